@@ -1,0 +1,303 @@
+"""Every message type of protocol.md as a validated, tagged model.
+
+A frame is one JSON object; `msg_type` is its tag. Models validate in strict mode: a string
+where an int belongs is a bad frame, not something to coerce. Unknown fields are ignored so
+that a newer peer may add optional fields (protocol.md: adding is fine, renaming is not).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from protocol.codes import ErrorCode
+
+SenderType = Literal["HUMAN", "BOT", "AGENT", "SYSTEM"]
+Severity = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+ButtonStyle = Literal["primary", "danger", "default"]
+TaskStatus = Literal[
+    "QUEUED",
+    "PENDING_APPROVAL",
+    "APPROVED",
+    "REJECTED",
+    "EXPIRED",
+    "DISPATCHED",
+    "RUNNING",
+    "SUCCEEDED",
+    "FAILED",
+    "TIMED_OUT",
+    "CANCELLED",
+]
+
+Id = Annotated[str, Field(min_length=1, max_length=128)]
+RoomId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Token = Annotated[str, Field(min_length=1, max_length=512)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def new_message_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utc_now() -> str:
+    """The current time as protocol.md writes it: ISO-8601 UTC with a Z."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class Button(_Model):
+    type: Literal["BUTTON"] = "BUTTON"
+    label: Annotated[str, Field(min_length=1, max_length=200)]
+    action_id: Id
+    command_code: Annotated[str, Field(min_length=1, max_length=64)]
+    style: ButtonStyle = "default"
+
+
+class ItsmMetadata(_Model):
+    itsm_ticket_id: str | None = None
+    asset_code: str | None = None
+    severity: Severity = "LOW"
+
+
+class TaskResult(_Model):
+    """What one action did on one node."""
+
+    node: Id
+    action: Id
+    ok: bool
+    exit_code: int | None = None
+    summary: str = ""
+    output_tail: str = ""
+    duration_ms: Annotated[int, Field(ge=0)] = 0
+
+
+class TaskStep(_Model):
+    action: Id
+    node: Id
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Message(_Model):
+    """The envelope every frame carries, in both directions."""
+
+    MSG_TYPE: ClassVar[str] = ""
+
+    v: Literal[1] = 1
+    msg_type: str
+    message_id: Id = Field(default_factory=new_message_id)
+    timestamp: str | None = None
+    room_id: RoomId | None = None
+    seq: Annotated[int, Field(ge=1)] | None = None
+    sender: str | None = None
+    sender_type: SenderType | None = None
+    content: str = ""
+    is_widget: bool = False
+    interactive_actions: list[Button] = Field(default_factory=list)
+    itsm_metadata: ItsmMetadata | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _seed_compat(cls, data: Any) -> Any:
+        """Accept the seed design's single `interactive_action` object as a one-element list."""
+        if isinstance(data, dict) and "interactive_action" in data:
+            data = dict(data)
+            single = data.pop("interactive_action")
+            if single is not None and "interactive_actions" not in data:
+                data["interactive_actions"] = [single]
+        return data
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        default = cls.model_fields.get("msg_type")
+        if default is not None and isinstance(default.default, str):
+            cls.MSG_TYPE = default.default
+
+
+# /ws/chat, client to hub
+
+
+class Auth(Message):
+    msg_type: Literal["AUTH"] = "AUTH"
+    token: Token
+
+
+class Join(Message):
+    msg_type: Literal["JOIN"] = "JOIN"
+    room_id: RoomId
+    after_seq: Annotated[int, Field(ge=0)] | None = None
+
+
+class Leave(Message):
+    msg_type: Literal["LEAVE"] = "LEAVE"
+    room_id: RoomId
+
+
+class Chat(Message):
+    """A chat line: from a client (no seq yet) or stored by the hub (with seq)."""
+
+    msg_type: Literal["CHAT"] = "CHAT"
+    room_id: RoomId
+    content: Annotated[str, Field(max_length=16_000)]
+
+
+class Action(Message):
+    msg_type: Literal["ACTION"] = "ACTION"
+    room_id: RoomId
+    action_id: Id
+
+
+class Ping(Message):
+    msg_type: Literal["PING"] = "PING"
+
+
+class Pong(Message):
+    msg_type: Literal["PONG"] = "PONG"
+
+
+# /ws/chat, hub to client
+
+
+class Hello(Message):
+    msg_type: Literal["HELLO"] = "HELLO"
+    session_id: Id
+    user: Id
+    roles: list[str]
+    server_version: str
+
+
+class Joined(Message):
+    msg_type: Literal["JOINED"] = "JOINED"
+    room_id: RoomId
+    last_seq: Annotated[int, Field(ge=0)]
+
+
+class CommandPlan(Message):
+    msg_type: Literal["COMMAND_PLAN"] = "COMMAND_PLAN"
+    task_id: Id
+    plan: dict[str, Any]
+    requires_approval: bool
+
+
+class ApprovalRequest(Message):
+    msg_type: Literal["APPROVAL_REQUEST"] = "APPROVAL_REQUEST"
+    task_id: Id
+    requested_by: Id
+    plan: dict[str, Any]
+    expires_at: str
+
+
+class TaskUpdate(Message):
+    msg_type: Literal["TASK_UPDATE"] = "TASK_UPDATE"
+    task_id: Id
+    status: TaskStatus
+    step: str | None = None
+    node: str | None = None
+    progress: Fraction | None = None
+    message: str | None = None
+
+
+class TaskFinished(Message):
+    """Sent by the agent to the hub, and by the hub to the room."""
+
+    msg_type: Literal["TASK_FINISHED"] = "TASK_FINISHED"
+    task_id: Id
+    status: TaskStatus
+    results: list[TaskResult] = Field(default_factory=list)
+
+
+class Error(Message):
+    msg_type: Literal["ERROR"] = "ERROR"
+    code: ErrorCode
+    message: str
+    ref: str | None = None
+
+
+# /ws/agent, agent to hub
+
+
+class AgentHello(Message):
+    msg_type: Literal["AGENT_HELLO"] = "AGENT_HELLO"
+    agent_id: Id
+    version: str
+    actions: list[str] = Field(default_factory=list)
+    nodes: list[str] = Field(default_factory=list)
+    pending_results: list[str] = Field(default_factory=list)
+
+
+class TaskAccepted(Message):
+    msg_type: Literal["TASK_ACCEPTED"] = "TASK_ACCEPTED"
+    task_id: Id
+
+
+class TaskProgress(Message):
+    msg_type: Literal["TASK_PROGRESS"] = "TASK_PROGRESS"
+    task_id: Id
+    step: str
+    node: str
+    progress: Fraction
+    message: str = ""
+
+
+# /ws/agent, hub to agent
+
+
+class Welcome(Message):
+    msg_type: Literal["WELCOME"] = "WELCOME"
+    agent_id: Id
+    server_version: str
+
+
+class TaskAssign(Message):
+    msg_type: Literal["TASK_ASSIGN"] = "TASK_ASSIGN"
+    task_id: Id
+    room_id: RoomId | None = None
+    requested_by: Id
+    approved_by: list[str] = Field(default_factory=list)
+    deadline: str
+    steps: list[TaskStep]
+    signature: str | None = None
+
+
+class TaskCancel(Message):
+    msg_type: Literal["TASK_CANCEL"] = "TASK_CANCEL"
+    task_id: Id
+
+
+class Ack(Message):
+    msg_type: Literal["ACK"] = "ACK"
+    task_id: Id
+
+
+def _table(*types: type[Message]) -> dict[str, type[Message]]:
+    return {t.MSG_TYPE: t for t in types}
+
+
+#: What each side may send on each endpoint, by msg_type: decode() dispatches through these.
+CHAT_CLIENT_TYPES = _table(Auth, Join, Leave, Chat, Action, Ping, Pong)
+CHAT_SERVER_TYPES = _table(
+    Hello,
+    Joined,
+    Chat,
+    CommandPlan,
+    ApprovalRequest,
+    TaskUpdate,
+    TaskFinished,
+    Error,
+    Pong,
+    Ping,
+)
+AGENT_CLIENT_TYPES = _table(Auth, AgentHello, TaskAccepted, TaskProgress, TaskFinished, Pong, Ping)
+AGENT_SERVER_TYPES = _table(Welcome, TaskAssign, TaskCancel, Ack, Ping, Pong, Error)
+ALL_TYPES: dict[str, type[Message]] = {
+    **CHAT_CLIENT_TYPES,
+    **CHAT_SERVER_TYPES,
+    **AGENT_CLIENT_TYPES,
+    **AGENT_SERVER_TYPES,
+}
