@@ -1,0 +1,365 @@
+"""The CMDB YAML file (operations.md, "CMDB file") as immutable pydantic models.
+
+`load_cmdb` refuses a bad file whole with a `CmdbFileError` that names the line, because an
+operator fixes a file by line, not by pydantic location. Lines come from `yaml.compose`: the
+composed node tree is walked once to remember where every key and value sits, and pydantic's
+error locations are mapped back onto it. `dump_cmdb` writes the canonical form that the
+database export builds on: `load_cmdb(dump_cmdb(d)) == d` and dumping is deterministic.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+from pydantic_core import ErrorDetails
+
+from cmdb.exceptions import CmdbFileError
+
+Layer = Literal["WAS", "WEB", "DB"]
+Env = Literal["prod", "stage", "dev"]
+LAYERS: tuple[Layer, ...] = ("WAS", "WEB", "DB")
+ENVS: tuple[Env, ...] = ("prod", "stage", "dev")
+
+CODE_PATTERN = r"^[A-Z0-9_-]+$"
+#: agent ids and service units travel to the agent, which checks them against patterns too
+AGENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+SERVICE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9@._:-]*$"
+#: composed YAML nodes visited at most: anchors and aliases must not expand without bound
+MAX_YAML_NODES = 200_000
+
+# Characters a person cannot see or type, which would also not survive a YAML round trip.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _readable(value: str) -> str:
+    if not value or value != value.strip():
+        raise ValueError("must be non-empty, without leading or trailing spaces")
+    for char in value:
+        if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
+            raise ValueError(f"contains the invisible character U+{ord(char):04X}")
+    return value
+
+
+Code = Annotated[StrictStr, Field(pattern=CODE_PATTERN, max_length=64)]
+Text = Annotated[StrictStr, Field(max_length=200), AfterValidator(_readable)]
+Host = Annotated[StrictStr, Field(max_length=255), AfterValidator(_readable)]
+AgentId = Annotated[StrictStr, Field(pattern=AGENT_ID_PATTERN, max_length=128)]
+Service = Annotated[StrictStr, Field(pattern=SERVICE_PATTERN, max_length=128)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Node(_Model):
+    asset_code: Code
+    host: Host
+    port: Annotated[StrictInt, Field(ge=1, le=65535)] = 22
+    layer: Layer
+    env: Env
+    agent: AgentId
+    services: tuple[Service, ...] = ()
+
+
+class System(_Model):
+    code: Code
+    name: Text
+    aliases: tuple[Text, ...] = ()
+    nodes: tuple[Node, ...] = ()
+
+
+class Institution(_Model):
+    code: Code
+    name: Text
+    aliases: tuple[Text, ...] = ()
+    systems: tuple[System, ...] = ()
+
+
+class Agent(_Model):
+    id: AgentId
+    institution: Code | None = None
+
+
+class CmdbDocument(_Model):
+    """A whole CMDB file: institutions, their systems and nodes, and the agents."""
+
+    institutions: tuple[Institution, ...] = ()
+    agents: tuple[Agent, ...] = ()
+
+
+Location = tuple[str | int, ...]
+
+
+class _Marks:
+    """Where each key and value of the composed YAML sits, by pydantic-style location."""
+
+    def __init__(self) -> None:
+        self.value_line: dict[Location, int] = {}
+        self.key_line: dict[Location, int] = {}
+        self.problems: list[tuple[int, str]] = []
+        self._visited = 0
+
+    def walk(self, node: yaml.Node, path: Location = ()) -> None:
+        self._visited += 1
+        if self._visited > MAX_YAML_NODES:
+            raise CmdbFileError(
+                f"the file expands to more than {MAX_YAML_NODES} YAML nodes "
+                "(anchors and aliases repeated too often)",
+                line=node.start_mark.line + 1,
+            )
+        self.value_line.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    self.problems.append((line, f"{_where(path)}: duplicate key '{key}'"))
+                seen.add(key)
+                self.key_line.setdefault((*path, key), line)
+                self.walk(value_node, (*path, key))
+        elif isinstance(node, yaml.SequenceNode):
+            for position, item in enumerate(node.value):
+                self.walk(item, (*path, position))
+
+    def line_of(self, path: Location, *, key: bool = False) -> int | None:
+        """The line of `path`, else of its nearest enclosing value."""
+        if key and path in self.key_line:
+            return self.key_line[path]
+        probe = path
+        while probe:
+            if probe in self.value_line:
+                return self.value_line[probe]
+            probe = probe[:-1]
+        return self.value_line.get(())
+
+
+def _where(path: Location) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "the top level"
+
+
+_TYPE_WORDS = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "tuple_type": "a list",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "dict_type": "a mapping",
+}
+
+
+def _reason(error: ErrorDetails) -> str:
+    """One pydantic error, in the words of the file rather than of the model."""
+    loc = tuple(error["loc"])
+    where = _where(loc)
+    kind = error["type"]
+    given = error.get("input")
+    if kind == "missing":
+        return f"{_where(loc[:-1])}: missing required key '{loc[-1]}'"
+    if kind == "extra_forbidden":
+        if len(loc) == 1 and loc[0] in ("systems", "nodes"):
+            return (
+                f"'{loc[0]}' at the top level: every system belongs to an institution; "
+                f"put it under institutions[].systems"
+            )
+        return f"{_where(loc[:-1])}: unknown key '{loc[-1]}'"
+    if kind == "literal_error":
+        choices = LAYERS if loc[-1] == "layer" else ENVS if loc[-1] == "env" else ()
+        allowed = " | ".join(choices) if choices else str(error.get("ctx", {}).get("expected"))
+        return f"{where}: unknown {loc[-1]} {given!r} (expected {allowed})"
+    if kind == "string_pattern_mismatch":
+        pattern = str(error.get("ctx", {}).get("pattern", "")).strip("^$")
+        return f"{where}: {given!r} does not match {pattern}"
+    if kind in _TYPE_WORDS:
+        return f"{where}: must be {_TYPE_WORDS[kind]}, got {type(given).__name__} {given!r}"
+    return f"{where}: {error['msg']}"
+
+
+def _parse_yaml(text: str) -> tuple[Any, _Marks]:
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = " ".join(part for part in (exc.context, exc.problem) if part)
+        raise CmdbFileError(
+            f"YAML syntax error: {problem or 'unreadable'}",
+            line=mark.line + 1 if mark else None,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise CmdbFileError(f"YAML error: {exc}", line=None) from None
+    marks = _Marks()
+    if root is None or not isinstance(data, dict):
+        line = root.start_mark.line + 1 if root is not None else 1
+        raise CmdbFileError(
+            "the file must be a mapping with 'institutions' and 'agents'", line=line
+        )
+    marks.walk(root)
+    return data, marks
+
+
+def _cross_problems(doc: CmdbDocument) -> Iterator[tuple[Location, str]]:
+    """Rules that span entries: unique codes, and references that must resolve."""
+    institutions: set[str] = set()
+    systems: set[str] = set()
+    assets: set[str] = set()
+    agents: set[str] = set()
+    for k, agent in enumerate(doc.agents):
+        if agent.id in agents:
+            yield ("agents", k, "id"), f"duplicate agent id '{agent.id}'"
+        agents.add(agent.id)
+    for i, institution in enumerate(doc.institutions):
+        ipath: Location = ("institutions", i)
+        if institution.code in institutions:
+            yield (*ipath, "code"), f"duplicate institution code '{institution.code}'"
+        institutions.add(institution.code)
+        for j, system in enumerate(institution.systems):
+            spath: Location = (*ipath, "systems", j)
+            if system.code in systems:
+                yield (*spath, "code"), f"duplicate system code '{system.code}'"
+            systems.add(system.code)
+            for n, node in enumerate(system.nodes):
+                npath: Location = (*spath, "nodes", n)
+                if node.asset_code in assets:
+                    yield (*npath, "asset_code"), f"duplicate asset code '{node.asset_code}'"
+                assets.add(node.asset_code)
+                if node.agent not in agents:
+                    yield (
+                        (*npath, "agent"),
+                        (f"node {node.asset_code}: agent '{node.agent}' is not in agents"),
+                    )
+    for k, agent in enumerate(doc.agents):
+        if agent.institution is not None and agent.institution not in institutions:
+            yield (
+                ("agents", k, "institution"),
+                (f"agent '{agent.id}': unknown institution '{agent.institution}'"),
+            )
+
+
+def load_cmdb(text: str, source: str = "<cmdb>") -> CmdbDocument:
+    """Read a CMDB file's text; a bad file raises `CmdbFileError` naming the first bad line."""
+    try:
+        data, marks = _parse_yaml(text)
+        problems = list(marks.problems)
+        try:
+            doc = CmdbDocument.model_validate(data)
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = tuple(error["loc"])
+                line = marks.line_of(loc, key=error["type"] == "extra_forbidden")
+                problems.append((line or 1, _reason(error)))
+            doc = None
+        if doc is not None:
+            for path, reason in _cross_problems(doc):
+                problems.append((marks.line_of(path) or 1, reason))
+    except CmdbFileError as exc:
+        raise CmdbFileError(exc.reason, line=exc.line, source=source) from None
+    if problems:
+        line, reason = min(problems, key=lambda problem: problem[0])
+        raise CmdbFileError(reason, line=line, source=source)
+    assert doc is not None
+    return doc
+
+
+def load_cmdb_file(path: str | Path) -> CmdbDocument:
+    """Read a CMDB file from disk (UTF-8)."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CmdbFileError(f"cannot read the file: {exc.strerror}", source=source) from None
+    except UnicodeDecodeError as exc:
+        raise CmdbFileError(f"not UTF-8 text ({exc.reason})", source=source) from None
+    return load_cmdb(text, source=source)
+
+
+class _Flow(dict[str, Any]):
+    """A mapping written on one line, as nodes and agents are in hand-written files."""
+
+
+class _CanonicalDumper(yaml.SafeDumper):
+    pass
+
+
+def _represent_flow(dumper: yaml.SafeDumper, data: _Flow) -> yaml.Node:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True)
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flow = all(isinstance(item, str) for item in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_CanonicalDumper.add_representer(_Flow, _represent_flow)
+_CanonicalDumper.add_representer(list, _represent_list)
+
+
+def _node_data(node: Node) -> _Flow:
+    return _Flow(
+        asset_code=node.asset_code,
+        host=node.host,
+        port=node.port,
+        layer=node.layer,
+        env=node.env,
+        agent=node.agent,
+        services=list(node.services),
+    )
+
+
+def _agent_data(agent: Agent) -> _Flow:
+    data = _Flow(id=agent.id)
+    if agent.institution is not None:
+        data["institution"] = agent.institution
+    return data
+
+
+def dump_cmdb(doc: CmdbDocument) -> str:
+    """The canonical YAML of `doc`: fixed key order, one line per node, Unicode as written."""
+    data = {
+        "institutions": [
+            {
+                "code": institution.code,
+                "name": institution.name,
+                "aliases": list(institution.aliases),
+                "systems": [
+                    {
+                        "code": system.code,
+                        "name": system.name,
+                        "aliases": list(system.aliases),
+                        "nodes": [_node_data(node) for node in system.nodes],
+                    }
+                    for system in institution.systems
+                ],
+            }
+            for institution in doc.institutions
+        ],
+        "agents": [_agent_data(agent) for agent in doc.agents],
+    }
+    return yaml.dump(
+        data,
+        Dumper=_CanonicalDumper,
+        allow_unicode=True,
+        sort_keys=False,
+        default_flow_style=False,
+        width=4096,
+    )
