@@ -1,0 +1,140 @@
+"""/ws/agent: agent daemons dialling out from customer networks."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+from starlette.websockets import WebSocket
+
+from cmdb.tables import Agent, utcnow
+from hub.agent_links import AgentLink
+from hub.connection import Connection, SendLimits
+from hub.handshake import authenticate
+from hub.state import SERVER_VERSION, HubState
+from protocol import (
+    AGENT_CLIENT_TYPES,
+    AgentHello,
+    CloseCode,
+    Error,
+    ErrorCode,
+    Message,
+    Pong,
+    ProtocolError,
+    TaskAccepted,
+    TaskFinished,
+    TaskProgress,
+    Welcome,
+    decode,
+    encode,
+)
+
+log = logging.getLogger("guardia.hub.agent")
+
+Handler = Callable[[Message], Awaitable[None]]
+
+
+class AgentSession:
+    def __init__(self, state: HubState, link: AgentLink) -> None:
+        self.state = state
+        self.link = link
+        self.agent_id = link.agent_id
+        self._handlers: dict[str, Handler] = {
+            "AGENT_HELLO": self.on_hello,
+            "TASK_ACCEPTED": self.on_accepted,
+            "TASK_PROGRESS": self.on_progress,
+            "TASK_FINISHED": self.on_finished,
+            "PING": self.on_ping,
+            "PONG": self.on_pong,
+            "AUTH": self.on_pong,
+        }
+
+    def error(self, code: ErrorCode, message: str, ref: str | None) -> None:
+        self.link.conn.send(encode(Error(code=code, message=message, ref=ref)))
+
+    async def on_frame(self, text: str) -> None:
+        try:
+            msg = decode(text, AGENT_CLIENT_TYPES, max_bytes=self.state.settings.max_frame_bytes)
+        except ProtocolError as exc:
+            log.warning("agent %s sent a bad frame: %s", self.agent_id, exc.message)
+            self.error(exc.code, exc.message, exc.ref)
+            return
+        if not self.link.ready and msg.msg_type != "AGENT_HELLO":
+            self.error(ErrorCode.BAD_FRAME, "send AGENT_HELLO first", msg.message_id)
+            return
+        try:
+            await self._handlers[msg.msg_type](msg)
+        except Exception:
+            log.exception("handling %s from agent %s failed", msg.msg_type, self.agent_id)
+            self.error(ErrorCode.INTERNAL, "internal error; it has been logged", msg.message_id)
+
+    def on_binary(self) -> None:
+        self.link.conn.close(CloseCode.UNSUPPORTED_DATA, "binary frames are not supported")
+
+    async def on_hello(self, msg: Message) -> None:
+        assert isinstance(msg, AgentHello)
+        if msg.agent_id != self.agent_id:
+            self.error(
+                ErrorCode.FORBIDDEN,
+                f"this token belongs to agent {self.agent_id}, not {msg.agent_id}",
+                msg.message_id,
+            )
+            self.link.conn.close(CloseCode.WRONG_TOKEN_KIND, "agent id does not match its token")
+            return
+        self.link.actions = list(msg.actions)
+        self.link.nodes = list(msg.nodes)
+        await self._seen()
+        self.link.conn.send(
+            encode(Welcome(agent_id=self.agent_id, server_version=SERVER_VERSION))
+        )
+        self.link.ready = True
+        log.info("agent %s online (%d nodes)", self.agent_id, len(msg.nodes))
+        await self.state.tasks.redeliver(self.agent_id)
+
+    async def on_accepted(self, msg: Message) -> None:
+        assert isinstance(msg, TaskAccepted)
+        await self.state.tasks.on_accepted(self.agent_id, msg.task_id)
+
+    async def on_progress(self, msg: Message) -> None:
+        assert isinstance(msg, TaskProgress)
+        await self.state.tasks.on_progress(self.agent_id, msg)
+
+    async def on_finished(self, msg: Message) -> None:
+        assert isinstance(msg, TaskFinished)
+        await self.state.tasks.on_finished(self.agent_id, msg)
+
+    async def on_ping(self, msg: Message) -> None:
+        self.link.conn.send(encode(Pong()))
+
+    async def on_pong(self, msg: Message) -> None:
+        return None
+
+    async def _seen(self) -> None:
+        async with self.state.sessions() as session:
+            agent = await session.get(Agent, self.agent_id)
+            if agent is not None:
+                agent.last_seen = utcnow()
+                session.add(agent)
+                await session.commit()
+
+
+async def agent_endpoint(websocket: WebSocket) -> None:
+    state: HubState = websocket.app.state.hub
+    identity = await authenticate(websocket, state, "agent")
+    if identity is None:
+        return
+    settings = state.settings
+    conn = Connection(
+        websocket,
+        identity,
+        SendLimits(settings.send_queue_bytes, settings.send_queue_frames),
+        session_id=uuid.uuid4().hex,
+    )
+    link = state.agents.attach(identity.name, conn)
+    session = AgentSession(state, link)
+    try:
+        await conn.run(session.on_frame, session.on_binary)
+    finally:
+        if state.agents.detach(identity.name, conn):
+            log.info("agent %s offline", identity.name)

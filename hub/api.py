@@ -1,0 +1,138 @@
+"""The REST side: health, rooms and their history (for the web app), tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from sqlmodel import col, select
+
+from cmdb.accounts import Identity, identify, may_join
+from cmdb.message_log import MAX_PAGE, replay
+from cmdb.tables import Room, Task, TaskEvent
+from hub.state import SERVER_VERSION, HubState
+
+
+class OrjsonResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def problem(status: int, code: str, message: str) -> Response:
+    return OrjsonResponse({"code": code, "message": message}, status_code=status)
+
+
+def hub_state(request: Request) -> HubState:
+    state: HubState = request.app.state.hub
+    return state
+
+
+async def current_user(request: Request) -> Identity | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    async with hub_state(request).sessions() as session:
+        identity = await identify(session, token.strip())
+    return identity if identity is not None and identity.kind == "user" else None
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    value = int(raw)  # ValueError becomes a 400 in the caller
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}")
+    return value
+
+
+async def health(request: Request) -> Response:
+    state = hub_state(request)
+    try:
+        async with state.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:
+        return OrjsonResponse(
+            {"status": "unavailable", "database": type(exc).__name__}, status_code=503
+        )
+    return OrjsonResponse(
+        {"status": "ok", "version": SERVER_VERSION, "agents_online": state.agents.online()}
+    )
+
+
+async def rooms(request: Request) -> Response:
+    identity = await current_user(request)
+    if identity is None:
+        return problem(401, "UNAUTHENTICATED", "a user bearer token is required")
+    async with hub_state(request).sessions() as session:
+        all_rooms = list(await session.exec(select(Room).order_by(col(Room.id))))
+    return OrjsonResponse(
+        [
+            {"id": r.id, "name": r.name, "scope": r.scope, "last_seq": r.last_seq}
+            for r in all_rooms
+            if may_join(identity, r)
+        ]
+    )
+
+
+async def room_messages(request: Request) -> Response:
+    identity = await current_user(request)
+    if identity is None:
+        return problem(401, "UNAUTHENTICATED", "a user bearer token is required")
+    room_id = request.path_params["room_id"]
+    try:
+        after_seq = _int_param(request, "after_seq", 0, 0, 2**62)
+        limit = _int_param(request, "limit", 100, 1, MAX_PAGE)
+    except ValueError as exc:
+        return problem(400, "BAD_FRAME", str(exc))
+    async with hub_state(request).sessions() as session:
+        room = await session.get(Room, room_id)
+        if room is None:
+            return problem(404, "UNKNOWN_ROOM", f"no room {room_id}")
+        if not may_join(identity, room):
+            return problem(403, "FORBIDDEN", f"no role in the scope of room {room_id}")
+        frames = await replay(session, room_id, after_seq, limit)
+    # stored frames are JSON already: join them instead of decoding and re-encoding
+    return Response("[" + ",".join(frames) + "]", media_type="application/json")
+
+
+def task_json(task: Task, events: list[TaskEvent] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "task_id": task.id,
+        "room_id": task.room_id,
+        "requested_by": task.requested_by,
+        "agent_id": task.agent_id,
+        "status": task.status,
+        "plan": task.plan,
+        "steps": task.steps,
+        "approved_by": task.approved_by,
+        "results": task.results,
+        "created_at": task.created_at.isoformat(),
+        "updated_at": task.updated_at.isoformat(),
+    }
+    if events is not None:
+        out["history"] = [
+            {"from": e.from_status, "to": e.to_status, "cause": e.cause, "at": e.at.isoformat()}
+            for e in events
+        ]
+    return out
+
+
+async def task_detail(request: Request) -> Response:
+    identity = await current_user(request)
+    if identity is None:
+        return problem(401, "UNAUTHENTICATED", "a user bearer token is required")
+    task_id = request.path_params["task_id"]
+    async with hub_state(request).sessions() as session:
+        task = await session.get(Task, task_id)
+        if task is None:
+            return problem(404, "NOT_FOUND", f"no task {task_id}")
+        events = list(
+            await session.exec(
+                select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(col(TaskEvent.id))
+            )
+        )
+    return OrjsonResponse(task_json(task, events))

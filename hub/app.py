@@ -1,0 +1,45 @@
+"""The Starlette application: routes, and the hub state's life with the app's."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from hub import api
+from hub.agent_endpoint import agent_endpoint
+from hub.chat_endpoint import chat_endpoint
+from hub.settings import Settings
+from hub.state import HubState
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state = HubState(settings)
+        await state.start()
+        app.state.hub = state
+        try:
+            yield
+        finally:
+            await state.stop()
+
+    routes: list[Route | WebSocketRoute | Mount] = [
+        Route("/api/health", api.health),
+        Route("/api/rooms", api.rooms),
+        Route("/api/rooms/{room_id}/messages", api.room_messages),
+        Route("/api/tasks/{task_id}", api.task_detail),
+        WebSocketRoute("/ws/chat", chat_endpoint),
+        WebSocketRoute("/ws/agent", agent_endpoint),
+    ]
+    if STATIC.is_dir():
+        routes.append(Mount("/", StaticFiles(directory=STATIC, html=True), name="static"))
+    return Starlette(routes=routes, lifespan=lifespan)

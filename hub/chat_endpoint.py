@@ -1,0 +1,192 @@
+"""/ws/chat: people and bots. Decode, dispatch through a table, answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+from starlette.websockets import WebSocket
+
+from cmdb.accounts import Identity, may_join
+from cmdb.message_log import MAX_PAGE, replay
+from cmdb.tables import Room
+from hub.bot import addressed_text
+from hub.connection import Connection, SendLimits
+from hub.exceptions import Forbidden, HubError, NotInRoom, UnknownRoom
+from hub.handshake import authenticate
+from hub.i18n import lang_of, pick
+from hub.state import SERVER_VERSION, HubState
+from protocol import (
+    CHAT_CLIENT_TYPES,
+    Action,
+    Chat,
+    CloseCode,
+    Error,
+    ErrorCode,
+    Hello,
+    Join,
+    Joined,
+    Leave,
+    Message,
+    Pong,
+    ProtocolError,
+    decode,
+    encode,
+)
+
+log = logging.getLogger("guardia.hub.chat")
+
+Handler = Callable[[Message], Awaitable[None]]
+
+
+class ChatSession:
+    """One authenticated /ws/chat socket: what its frames do."""
+
+    def __init__(self, state: HubState, conn: Connection) -> None:
+        self.state = state
+        self.conn = conn
+        self.identity: Identity = conn.identity
+        self.lang = "en"
+        self._handlers: dict[str, Handler] = {
+            "JOIN": self.on_join,
+            "LEAVE": self.on_leave,
+            "CHAT": self.on_chat,
+            "ACTION": self.on_action,
+            "PING": self.on_ping,
+            "PONG": self.on_ignore,
+            "AUTH": self.on_ignore,
+        }
+
+    def error(self, code: ErrorCode, message: str, ref: str | None) -> None:
+        self.conn.send(encode(Error(code=code, message=message, ref=ref, sender_type="SYSTEM")))
+
+    async def on_frame(self, text: str) -> None:
+        try:
+            msg = decode(text, CHAT_CLIENT_TYPES, max_bytes=self.state.settings.max_frame_bytes)
+        except ProtocolError as exc:
+            self.error(exc.code, exc.message, exc.ref)
+            return
+        try:
+            await self._handlers[msg.msg_type](msg)
+        except HubError as exc:
+            self.error(exc.code, exc.message, msg.message_id)
+        except Exception:
+            log.exception("handling %s from %s failed", msg.msg_type, self.identity.name)
+            self.error(ErrorCode.INTERNAL, "internal error; it has been logged", msg.message_id)
+
+    def on_binary(self) -> None:
+        self.conn.close(CloseCode.UNSUPPORTED_DATA, "binary frames are not supported")
+
+    async def on_ping(self, msg: Message) -> None:
+        self.conn.send(encode(Pong()))
+
+    async def on_ignore(self, msg: Message) -> None:
+        return None
+
+    async def _room(self, room_id: str) -> Room:
+        async with self.state.sessions() as session:
+            room = await session.get(Room, room_id)
+        if room is None:
+            raise UnknownRoom(pick(self.lang, f"방 {room_id}이(가) 없습니다.", f"No room {room_id}."))
+        return room
+
+    async def on_join(self, msg: Message) -> None:
+        assert isinstance(msg, Join)
+        room = await self._room(msg.room_id)
+        if not may_join(self.identity, room):
+            raise Forbidden(
+                pick(
+                    self.lang,
+                    f"{room.id} 방({room.scope})에 들어갈 권한이 없습니다.",
+                    f"You have no role in the scope of room {room.id} ({room.scope}).",
+                )
+            )
+        conn = self.conn
+        # live frames wait in `replaying` until the replay is out: none lost, none twice
+        conn.replaying[room.id] = []
+        self.state.members.join(room.id, conn)
+        room = await self._room(room.id)
+        conn.send(encode(Joined(room_id=room.id, last_seq=room.last_seq)))
+        cursor = room.last_seq if msg.after_seq is None else msg.after_seq
+        while msg.after_seq is not None:
+            async with self.state.sessions() as session:
+                frames = await replay(session, room.id, cursor)
+            for frame in frames:
+                conn.send(frame)
+            cursor += len(frames)
+            if len(frames) < MAX_PAGE or conn.closed:
+                break
+            await conn.drained()
+        pending = conn.replaying.pop(room.id, [])
+        conn.cursors[room.id] = cursor
+        for seq, frame in pending:
+            conn.deliver(room.id, seq, frame)
+
+    async def on_leave(self, msg: Message) -> None:
+        assert isinstance(msg, Leave)
+        self.state.members.leave(msg.room_id, self.conn)
+
+    def _require_member(self, room_id: str) -> None:
+        if not self.state.members.is_member(room_id, self.conn):
+            raise NotInRoom(
+                pick(
+                    self.lang,
+                    f"먼저 {room_id} 방에 JOIN 하세요.",
+                    f"Join room {room_id} first.",
+                )
+            )
+
+    async def on_chat(self, msg: Message) -> None:
+        assert isinstance(msg, Chat)
+        self._require_member(msg.room_id)
+        self.lang = lang_of(msg.content)
+        stored = Chat(
+            room_id=msg.room_id,
+            content=msg.content,
+            itsm_metadata=msg.itsm_metadata,
+            sender=self.identity.name,  # from the token, whatever the client wrote
+            sender_type="BOT" if self.identity.is_bot else "HUMAN",
+        )
+        await self.state.post(stored)
+        command = addressed_text(msg.content)
+        if command is not None:
+            self.state.bot.spawn(self.state.bot.on_command(self.identity, msg.room_id, command))
+
+    async def on_action(self, msg: Message) -> None:
+        assert isinstance(msg, Action)
+        self._require_member(msg.room_id)
+        await self.state.bot.on_action(self.identity, msg.room_id, msg.action_id, self.lang)
+
+
+async def chat_endpoint(websocket: WebSocket) -> None:
+    state: HubState = websocket.app.state.hub
+    identity = await authenticate(websocket, state, "user")
+    if identity is None:
+        return
+    settings = state.settings
+    conn = Connection(
+        websocket,
+        identity,
+        SendLimits(settings.send_queue_bytes, settings.send_queue_frames),
+        session_id=uuid.uuid4().hex,
+    )
+    session = ChatSession(state, conn)
+    conn.send(
+        encode(
+            Hello(
+                session_id=conn.session_id,
+                user=identity.name,
+                roles=identity.roles,
+                server_version=SERVER_VERSION,
+                sender="GUARDiA-Bot",
+                sender_type="SYSTEM",
+            )
+        )
+    )
+    try:
+        await conn.run(session.on_frame, session.on_binary)
+    finally:
+        state.members.leave_all(conn)
+        await asyncio.sleep(0)

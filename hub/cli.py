@@ -1,0 +1,135 @@
+"""`guardia`: the operator's command line (operations.md, Commands)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from cmdb import accounts
+from cmdb.database import create_engine, session_factory, upgrade
+from cmdb.exceptions import CmdbError
+
+Command = Callable[[argparse.Namespace], int]
+
+
+async def _with_session(work: Callable[[Any], Awaitable[Any]]) -> Any:
+    engine = create_engine()
+    try:
+        await upgrade(engine)
+        async with session_factory(engine)() as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    async def run() -> None:
+        engine = create_engine()
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    print("database is up to date")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    token = asyncio.run(
+        _with_session(lambda s: accounts.add_user(s, args.name, args.role or [], bot=args.bot))
+    )
+    print(f"user {args.name} created; token (shown once, keep it safe):")
+    print(token)
+    return 0
+
+
+def cmd_agent_add(args: argparse.Namespace) -> int:
+    token = asyncio.run(_with_session(lambda s: accounts.add_agent(s, args.agent_id)))
+    print(f"agent {args.agent_id} registered; token (shown once, keep it safe):")
+    print(token)
+    return 0
+
+
+def cmd_room_add(args: argparse.Namespace) -> int:
+    room = asyncio.run(
+        _with_session(lambda s: accounts.add_room(s, args.room_id, args.name, args.scope))
+    )
+    print(f"room {room.id} created" + (f" (scope {room.scope})" if room.scope else ""))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from hub.demo import run_demo
+
+    return run_demo(host=args.host, port=args.port, data_dir=args.data_dir)
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from hub import cli_parse
+
+    return cli_parse.run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="guardia", description="GUARDiA operator commands.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
+    db.add_parser("upgrade", help="create or migrate the schema").set_defaults(func=cmd_db_upgrade)
+
+    user = sub.add_parser("user", help="users").add_subparsers(dest="user", required=True)
+    user_add = user.add_parser("add", help="create a user; prints its token once")
+    user_add.add_argument("name")
+    user_add.add_argument(
+        "--role", action="append", metavar="ROLE[:SCOPE]", help="viewer|operator|approver|admin"
+    )
+    user_add.add_argument("--bot", action="store_true", help="an integration, not a person")
+    user_add.set_defaults(func=cmd_user_add)
+
+    agent = sub.add_parser("agent", help="agents").add_subparsers(dest="agent", required=True)
+    agent_add = agent.add_parser("add", help="register an agent; prints its token once")
+    agent_add.add_argument("agent_id")
+    agent_add.set_defaults(func=cmd_agent_add)
+
+    room = sub.add_parser("room", help="rooms").add_subparsers(dest="room", required=True)
+    room_add = room.add_parser("add", help="create a room")
+    room_add.add_argument("room_id")
+    room_add.add_argument("--name")
+    room_add.add_argument("--scope", metavar="INST[/SYS]")
+    room_add.set_defaults(func=cmd_room_add)
+
+    demo = sub.add_parser("demo", help="hub, demo data and a local agent in one command")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--data-dir", default="./guardia-demo")
+    demo.set_defaults(func=cmd_demo)
+
+    parse = sub.add_parser("parse", help="parse a command into its plan (JSON)")
+    try:
+        from hub import cli_parse
+
+        cli_parse.add_arguments(parse)
+    except ImportError:  # the parser is not installed in this build
+        pass
+    parse.set_defaults(func=cmd_parse)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.func(args)
+    except CmdbError as exc:
+        print(f"guardia: {exc}", file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Who is connecting: a bearer token at the handshake, or a first-frame AUTH within a limit.
+
+Identity comes from the token alone (protocol.md). The wrong kind of token for the endpoint
+closes 4403; anything else that is not a valid token closes 4401.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from cmdb.accounts import Identity, identify
+from hub.state import HubState
+from protocol import Auth, CloseCode, ProtocolError, decode
+
+_KIND_ENDPOINT = {"user": "/ws/chat", "agent": "/ws/agent"}
+
+
+def bearer_token(websocket: WebSocket) -> str | None:
+    header = websocket.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+async def _first_frame_token(websocket: WebSocket, timeout: float) -> str | None:
+    try:
+        message = await asyncio.wait_for(websocket.receive(), timeout)
+    except (TimeoutError, WebSocketDisconnect):
+        return None
+    text = message.get("text")
+    if message["type"] != "websocket.receive" or text is None:
+        return None
+    try:
+        frame = decode(text, {"AUTH": Auth})
+    except ProtocolError:
+        return None
+    assert isinstance(frame, Auth)
+    return frame.token
+
+
+async def authenticate(websocket: WebSocket, state: HubState, kind: str) -> Identity | None:
+    """Accept the socket and establish who it is; closes it and returns None if it can't."""
+    await websocket.accept()
+    token = bearer_token(websocket)
+    if token is None:
+        token = await _first_frame_token(websocket, state.settings.auth_timeout)
+    identity = None
+    if token is not None:
+        async with state.sessions() as session:
+            identity = await identify(session, token)
+    if identity is None:
+        await _close(websocket, CloseCode.NOT_AUTHENTICATED, "not authenticated")
+        return None
+    if identity.kind != kind:
+        where = _KIND_ENDPOINT[identity.kind]
+        await _close(websocket, CloseCode.WRONG_TOKEN_KIND, f"{identity.kind} tokens go to {where}")
+        return None
+    return identity
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    try:
+        await websocket.close(code, reason)
+    except (RuntimeError, WebSocketDisconnect):
+        pass

@@ -1,0 +1,42 @@
+"""`guardia-hub`: the hub under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import uvicorn
+
+from hub.app import create_app
+from hub.settings import Settings
+
+
+def build_config(settings: Settings, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        ws="websockets-sansio",
+        ws_max_size=settings.max_frame_bytes,
+        ws_per_message_deflate=False,  # 3-20x memory per connection (benchmarks.md)
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        log_level=log_level,
+        lifespan="on",
+        proxy_headers=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="guardia-hub", description="Run the GUARDiA hub.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    server = uvicorn.Server(build_config(Settings.from_env(), args.host, args.port, args.log_level))
+    server.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The task lifecycle: every allowed transition in one table (h11's _state.py is the model).
+
+    QUEUED ──► PENDING_APPROVAL ──► APPROVED ──► DISPATCHED ──► RUNNING ──► SUCCEEDED
+       │             │  │                │  ▲          │  │         │  └────► FAILED
+       │             │  └► REJECTED      │  └──────────┘  │         ├──────► TIMED_OUT
+       │             └───► EXPIRED       │ (redelivery)   │         └──────► CANCELLED
+       └──────────────────────────────────► DISPATCHED    └► SUCCEEDED/FAILED/TIMED_OUT/CANCELLED
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from hub.exceptions import IllegalTransition
+
+
+class TaskState(StrEnum):
+    QUEUED = "QUEUED"
+    PENDING_APPROVAL = "PENDING_APPROVAL"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    DISPATCHED = "DISPATCHED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    CANCELLED = "CANCELLED"
+
+
+S = TaskState
+_ENDINGS = {S.SUCCEEDED, S.FAILED, S.TIMED_OUT, S.CANCELLED}
+
+TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
+    S.QUEUED: frozenset({S.PENDING_APPROVAL, S.DISPATCHED, S.FAILED, S.TIMED_OUT, S.CANCELLED}),
+    S.PENDING_APPROVAL: frozenset({S.APPROVED, S.REJECTED, S.EXPIRED, S.CANCELLED}),
+    S.APPROVED: frozenset({S.DISPATCHED, S.FAILED, S.TIMED_OUT, S.CANCELLED}),
+    S.DISPATCHED: frozenset({S.RUNNING, *_ENDINGS}),
+    S.RUNNING: frozenset(_ENDINGS),
+    S.REJECTED: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.SUCCEEDED: frozenset(),
+    S.FAILED: frozenset(),
+    S.TIMED_OUT: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+FINAL = frozenset(state for state, nxt in TRANSITIONS.items() if not nxt)
+
+
+def check_transition(current: str, new: str) -> TaskState:
+    """The new state, if the table allows going there from `current`."""
+    try:
+        src, dst = TaskState(current), TaskState(new)
+    except ValueError as exc:
+        raise IllegalTransition(str(exc)) from None
+    if dst not in TRANSITIONS[src]:
+        raise IllegalTransition(f"task cannot go from {src} to {dst}")
+    return dst
+
+
+def is_final(state: str) -> bool:
+    return TaskState(state) in FINAL
