@@ -1,0 +1,224 @@
+"""Real processes on loopback for end-to-end tests: a hub, agents, and chat clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from cmdb import accounts
+from cmdb.database import create_engine, session_factory, upgrade
+from cmdb.document import load_cmdb
+from cmdb.importer import import_document
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Database:
+    """A database URL for one test, with direct helpers to seed it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def _run(self, work: Any) -> Any:
+        engine = create_engine(self.url)
+        try:
+            await upgrade(engine)
+            async with session_factory(engine)() as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    async def add_user(self, name: str, *roles: str, bot: bool = False) -> str:
+        token: str = await self._run(lambda s: accounts.add_user(s, name, list(roles), bot=bot))
+        return token
+
+    async def add_agent(self, agent_id: str) -> str:
+        token: str = await self._run(lambda s: accounts.add_agent(s, agent_id))
+        return token
+
+    async def add_room(self, room_id: str, scope: str | None = None) -> None:
+        await self._run(lambda s: accounts.add_room(s, room_id, None, scope))
+
+    async def import_cmdb(self, text: str) -> None:
+        await self._run(lambda s: import_document(s, load_cmdb(text)))
+
+
+class HubProcess:
+    """`guardia-hub` in a child process on a free port."""
+
+    def __init__(self, db: Database, data_dir: Path, **env: str) -> None:
+        self.db = db
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir / "hub.log"
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        env = {
+            **os.environ,
+            "GUARDIA_DATABASE_URL": self.db.url,
+            "GUARDIA_DATA_DIR": str(self.data_dir),
+            "GUARDIA_AUTH_TIMEOUT": "2",
+            **self.env,
+        }
+        with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                [str(BIN / "guardia-hub"), "--port", str(self.port), "--log-level", "warning"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.data_dir,
+            )
+        deadline = time.monotonic() + 30
+        async with httpx.AsyncClient() as client:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"hub exited: {self.log_path.read_text()[-3000:]}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(self.http + "/api/health")).status_code == 200:
+                        return
+                await asyncio.sleep(0.05)
+        raise RuntimeError("hub did not become healthy in 30 s")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class AgentProcess:
+    """`guardia-agent` in a child process."""
+
+    def __init__(
+        self, hub: HubProcess, agent_id: str, token: str, config: Path, workdir: Path
+    ) -> None:
+        self.hub, self.agent_id, self.token = hub, agent_id, token
+        self.config, self.workdir = config, workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = workdir / f"agent-{agent_id}.log"
+
+    def start(self) -> None:
+        env = {**os.environ, "GUARDIA_AGENT_TOKEN": self.token}
+        argv = [str(BIN / "guardia-agent"), "--hub", self.hub.ws, "--id", self.agent_id]
+        argv += ["--config", str(self.config)]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir
+            )
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class ChatClient:
+    """A real websockets client speaking protocol.md, with helpers to wait for frames."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.seen: list[dict[str, Any]] = []
+
+    async def send(self, **frame: Any) -> str:
+        frame.setdefault("v", 1)
+        frame.setdefault("message_id", os.urandom(8).hex())
+        await self.ws.send(orjson.dumps(frame).decode())
+        return str(frame["message_id"])
+
+    async def recv(self, timeout: float = 10.0) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.ws.recv(), timeout)
+        frame: dict[str, Any] = orjson.loads(raw)
+        self.seen.append(frame)
+        return frame
+
+    async def expect(
+        self, msg_type: str, timeout: float = 10.0, **match: Any
+    ) -> dict[str, Any]:
+        """The next frame of this type whose fields equal `match` (others are kept in seen)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(
+                    f"no {msg_type} {match} within {timeout} s; saw "
+                    f"{[(f['msg_type'], f.get('content', '')[:60]) for f in self.seen[-10:]]}"
+                )
+            frame = await self.recv(left)
+            if frame["msg_type"] == msg_type and all(frame.get(k) == v for k, v in match.items()):
+                return frame
+
+    async def join(self, room_id: str, after_seq: int | None = None) -> dict[str, Any]:
+        extra = {} if after_seq is None else {"after_seq": after_seq}
+        await self.send(msg_type="JOIN", room_id=room_id, **extra)
+        return await self.expect("JOINED", room_id=room_id)
+
+
+@contextlib.asynccontextmanager
+async def chat_client(
+    hub: HubProcess, token: str | None, **kw: Any
+) -> AsyncIterator[ChatClient]:
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    async with websockets.connect(
+        hub.ws + "/ws/chat", additional_headers=headers, **kw
+    ) as ws:
+        client = ChatClient(ws)
+        if token:
+            await client.expect("HELLO")
+        yield client
