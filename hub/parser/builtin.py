@@ -1,0 +1,384 @@
+"""The built-in parser: rules over the CMDB's own names, Korean and English, no network.
+
+Every name it knows comes from the CMDB it is given (codes, names, aliases, asset codes,
+hosts) and every word from lexicon.py, so it works for any customer's CMDB. One pass of a
+term matcher finds names, layer and intent words; regular expressions find what has a shape
+(file names, node numbers, asset-code-like tokens); what is left over is looked at only to
+notice names the CMDB lacks, so that they become UNKNOWN instead of a guess. A
+`BuiltinParser` is built once per `CmdbIndex` (`parse_command` caches it), because building
+the matcher is the slow part and parsing must stay well under a millisecond or two.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import weakref
+from collections.abc import Iterable
+
+from cmdb.document import CmdbDocument
+from cmdb.index import CmdbIndex
+from hub.parser import lexicon
+from hub.parser.exceptions import CommandTooLong
+from hub.parser.grounding import Issue, Reading, plan_from_reading, system_label
+from hub.parser.matcher import Mention, TermMatcher
+from hub.parser.plan import CHANGE_INTENTS, Intent, Layer, Plan
+
+#: longer than any command a person types into a chat
+MAX_COMMAND_CHARS = 2000
+
+_ADDRESS = re.compile(r"^\s*@(?:guardia|bot)\b[\s,:;]*", re.IGNORECASE)
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_EXTENSIONS = "|".join(
+    re.escape(ext) for ext in sorted(lexicon.ARTIFACT_EXTENSIONS, key=len, reverse=True)
+)
+_ARTIFACT = re.compile(
+    rf"(?<![A-Za-z0-9._+-])[A-Za-z0-9][A-Za-z0-9._+-]*\.(?:{_EXTENSIONS})(?![A-Za-z0-9_+-])",
+    re.IGNORECASE,
+)
+# Tokens shaped like asset codes or addresses: if the CMDB does not know one, its parts
+# ('MOF', 'WAS', '09') must not be read as names and numbers.
+_CODE_LIKE = re.compile(
+    r"(?<![A-Za-z0-9_.-])(?:[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)+|\d{1,3}(?:\.\d{1,3}){3})"
+    r"(?![A-Za-z0-9_.-])"
+)
+_COMPACT_WORDS = "|".join(sorted(lexicon.COMPACT_LAYER_WORDS, key=len, reverse=True))
+_COMPACT = re.compile(
+    rf"(?<![A-Za-z0-9_.-])({_COMPACT_WORDS})[-_#]?(\d{{1,3}})(?![A-Za-z0-9_.-])", re.IGNORECASE
+)
+_JOIN = "|".join(re.escape(w) for w in (*lexicon.NUMBER_JOINERS, *lexicon.NUMBER_RANGES))
+_NUMBER_LIST = rf"\d{{1,3}}(?:\s*(?:{_JOIN})\s*\d{{1,3}})*"
+_COUNTERS = "|".join(lexicon.NUMBER_COUNTERS)
+_COUNTED = re.compile(rf"(?<![\d.])({_NUMBER_LIST})\s*(?:{_COUNTERS})", re.IGNORECASE)
+_NATIVE = re.compile(rf"({'|'.join(lexicon.NATIVE_ORDINALS)})\s*번\s*째")
+_UNITS = "|".join(re.escape(unit) for unit in lexicon.COUNT_UNITS)
+_AFTER_LAYER = re.compile(
+    rf"[\s#_-]*(?:no\.?\s*)?({_NUMBER_LIST})(?![\d.])(?!\s*(?:{_UNITS}))", re.IGNORECASE
+)
+_NOUNS = "|".join(re.escape(noun) for noun in lexicon.NUMBER_NOUNS)
+_AFTER_NOUN = re.compile(
+    rf"(?<![A-Za-z])(?:{_NOUNS})\s*#?\s*({_NUMBER_LIST})(?![\d.])", re.IGNORECASE
+)
+_RANGE = re.compile(
+    rf"(\d{{1,3}})\s*(?:{'|'.join(re.escape(r) for r in lexicon.NUMBER_RANGES)})\s*(\d{{1,3}})"
+)
+_DIGITS = re.compile(r"\d{1,3}")
+_WORD_BEFORE = re.compile(r"([A-Za-z']+)[^A-Za-z\uac00-\ud7a3]*$")
+_WORD_AFTER = re.compile(r"^[^A-Za-z\uac00-\ud7a3]*([A-Za-z']+)")
+_LEFTOVER = re.compile(r"[\uac00-\ud7a3]+|[A-Za-z][A-Za-z0-9'-]*")
+_NAME_KINDS = frozenset({"institution", "system", "node"})
+_PARTICLES = tuple(sorted(lexicon.PARTICLES, key=len, reverse=True))
+#: a range in a command never spans more nodes than this ('1~3번')
+_MAX_RANGE = 50
+
+
+def _blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+def _numbers(listed: str) -> list[int]:
+    """'1, 2' -> [1, 2]; '1~3' -> [1, 2, 3]."""
+    found: list[int] = []
+    for match in _RANGE.finditer(listed):
+        low, high = int(match[1]), int(match[2])
+        if low <= high <= low + _MAX_RANGE:
+            found.extend(range(low, high + 1))
+    listed = _RANGE.sub(" ", listed)
+    found.extend(int(digits) for digits in _DIGITS.findall(listed))
+    return [number for number in found if number > 0]
+
+
+class BuiltinParser:
+    """The rules parser for one CMDB; build it once, call `parse` per command."""
+
+    def __init__(self, index: CmdbIndex) -> None:
+        self.index = index
+        terms: list[tuple[str, str, str]] = [(t.text, t.kind, t.code) for t in index.terms]
+        for intent, words in lexicon.INTENT_WORDS.items():
+            terms.extend((word, "intent", intent) for word in words)
+        for layer, words in lexicon.LAYER_WORDS.items():
+            terms.extend((word, "layer", layer) for word in words)
+        terms.extend((word, "ignore", "") for word in lexicon.IGNORED_WORDS)
+        terms.extend((word, "negation", "") for word in lexicon.NEGATION_WORDS)
+        self._matcher = TermMatcher(terms)
+
+    def parse(self, text: str) -> Plan:
+        """The plan for one command; raises `CommandTooLong` for an over-long text."""
+        return plan_from_reading(self.read(text), self.index)
+
+    def read(self, text: str) -> Reading:
+        """What the text says, in CMDB codes, before the target rules."""
+        if len(text) > MAX_COMMAND_CHARS:
+            raise CommandTooLong(len(text), MAX_COMMAND_CHARS)
+        text = unicodedata.normalize("NFKC", _ADDRESS.sub("", text, count=1))
+        korean = text_is_korean(text)
+        artifacts = list(_ARTIFACT.finditer(text))
+        masked = _blank(text, (m.span() for m in artifacts))
+        mentions = self._matcher.find(masked)
+        unknown_nodes, mentions = self._unknown_codes(masked, mentions)
+        name_spans = [(m.start, m.end) for m in mentions if m.kind in _NAME_KINDS]
+        numbered = _blank(masked, [*name_spans, *(span for _, span in unknown_nodes)])
+        layers = self._layers(text, mentions)
+        numbers, number_spans = self._node_numbers(numbered, layers)
+        intent = self._intent(mentions)
+        leftover = _blank(numbered, [*((m.start, m.end) for m in mentions), *number_spans])
+        reading = Reading(
+            intent=intent,
+            korean=korean,
+            layers=tuple(dict.fromkeys(layer for _, layer in layers)),
+            numbers=tuple(dict.fromkeys(numbers)),
+            artifacts=tuple(dict.fromkeys(m.group() for m in artifacts)),
+        )
+        return self._ground_names(reading, mentions, unknown_nodes, leftover)
+
+    def _unknown_codes(
+        self, text: str, mentions: list[Mention]
+    ) -> tuple[list[tuple[str, tuple[int, int]]], list[Mention]]:
+        """Asset-code-like tokens the CMDB does not know, and the mentions outside them."""
+        unknown: list[tuple[str, tuple[int, int]]] = []
+        for match in _CODE_LIKE.finditer(text):
+            start, end = match.span()
+            if _COMPACT.fullmatch(match.group()):
+                continue
+            exact = any(m.start == start and m.end == end for m in mentions)
+            if not exact:
+                unknown.append((match.group(), (start, end)))
+        if unknown:
+            mentions = [
+                m for m in mentions if not any(s < m.end and m.start < e for _, (s, e) in unknown)
+            ]
+        return unknown, mentions
+
+    @staticmethod
+    def _layers(text: str, mentions: list[Mention]) -> list[tuple[int, Layer]]:
+        layers: list[tuple[int, Layer]] = []
+        for mention in mentions:
+            if mention.kind != "layer":
+                continue
+            word = text[mention.start : mention.end]
+            if word.lower() == "was" and word != "WAS":
+                before = _WORD_BEFORE.search(text[max(0, mention.start - 40) : mention.start])
+                after = _WORD_AFTER.search(text[mention.end : mention.end + 40])
+                if (before and before[1].lower() in lexicon.WAS_VERB_BEFORE) or (
+                    after and after[1].lower() in lexicon.WAS_VERB_AFTER
+                ):
+                    continue  # the English verb, not the layer
+            layers.append((mention.end, mention.value))  # type: ignore[arg-type]
+        return layers
+
+    @staticmethod
+    def _node_numbers(
+        text: str, layers: list[tuple[int, Layer]]
+    ) -> tuple[list[tuple[Layer | None, int]], list[tuple[int, int]]]:
+        """Node numbers ('2번', 'was02', 'WAS 1, 2', 'node 3') with the layer each is of."""
+        found: list[tuple[int, Layer | None, list[int], tuple[int, int]]] = []
+        for match in _COMPACT.finditer(text):
+            compact = lexicon.COMPACT_LAYER_WORDS[match[1].lower()]
+            found.append((match.start(), compact, [int(match[2])], match.span()))
+        for match in _COUNTED.finditer(text):
+            found.append((match.start(), None, _numbers(match[1]), match.span()))
+        for match in _NATIVE.finditer(text):
+            number = lexicon.NATIVE_ORDINALS[match[1]]
+            found.append((match.start(), None, [number], match.span()))
+        for match in _AFTER_NOUN.finditer(text):
+            found.append((match.start(), None, _numbers(match[1]), match.span()))
+        for end, named in layers:
+            after = _AFTER_LAYER.match(text, end)
+            if after is not None:
+                found.append((after.start(1), named, _numbers(after[1]), after.span(1)))
+        numbers: list[tuple[Layer | None, int]] = []
+        for position, inline, listed, _ in sorted(found, key=lambda item: item[0]):
+            layer = inline
+            if layer is None and layers:
+                before = [lay for end, lay in layers if end <= position]
+                layer = before[-1] if before else layers[0][1]
+            numbers.extend((layer, number) for number in listed)
+        return numbers, [span for *_, span in found]
+
+    @staticmethod
+    def _intent(mentions: list[Mention]) -> Intent:
+        said = {mention.value for mention in mentions if mention.kind == "intent"}
+        intent: Intent = next((i for i in lexicon.INTENT_PRIORITY if i in said), "UNKNOWN")
+        if intent in CHANGE_INTENTS and any(m.kind == "negation" for m in mentions):
+            return "UNKNOWN"  # '재기동하지 마세요'
+        return intent
+
+    def _ground_names(
+        self,
+        reading: Reading,
+        mentions: list[Mention],
+        unknown_nodes: list[tuple[str, tuple[int, int]]],
+        leftover: str,
+    ) -> Reading:
+        """Which institution and system the names point to, or why that is unclear."""
+        index = self.index
+        institutions = list(dict.fromkeys(m.value for m in mentions if m.kind == "institution"))
+        by_name: dict[tuple[int, int], list[str]] = {}
+        nodes: dict[tuple[int, int], list[str]] = {}
+        for mention in mentions:
+            if mention.kind == "system":
+                by_name.setdefault((mention.start, mention.end), []).append(mention.value)
+            elif mention.kind == "node":
+                nodes.setdefault((mention.start, mention.end), []).append(mention.value)
+        named = bool(institutions or by_name or nodes)
+        extra_institution, extra_system = _unknown_names(leftover)
+        issue: Issue | None = None
+        choices: tuple[str, ...] = ()
+        conflict = ""
+        chosen: dict[str, None] = {}
+        node_codes: list[str] = []
+        for candidates in nodes.values():
+            if len(candidates) == 1:
+                node_codes.append(candidates[0])
+        for candidates in nodes.values():
+            if len(candidates) > 1:  # one host in several networks: narrow by what is named
+                narrowed = [c for c in candidates if self._node_fits(c, institutions, by_name)]
+                if len(narrowed) == 1:
+                    node_codes.append(narrowed[0])
+                else:
+                    issue = issue or Issue("unknown_node", ", ".join(candidates))
+        node_systems = {entry.code for c in node_codes if (entry := index.system_of(c))}
+        for candidates in by_name.values():
+            if institutions:
+                inside = [c for c in candidates if self._institution_of(c) in institutions]
+                if not inside:
+                    conflict = conflict or self._name(candidates[0])
+                    continue
+                candidates = inside
+            if len(candidates) > 1 and node_systems:
+                candidates = [c for c in candidates if c in node_systems] or candidates
+            if len(candidates) > 1:
+                issue = issue or Issue("ambiguous_system", self._name(candidates[0]))
+                choices = tuple(self._label(c) for c in candidates)
+                continue
+            chosen[candidates[0]] = None
+        chosen.update(dict.fromkeys(node_systems))
+        system: str | None = None
+        if extra_institution and not institutions:
+            issue = Issue("unknown_institution", extra_institution)
+        elif unknown_nodes:
+            issue = issue or Issue("unknown_node", ", ".join(code for code, _ in unknown_nodes))
+        if len(chosen) > 1:
+            issue = issue or Issue("several_systems")
+            choices = choices or tuple(self._label(code) for code in chosen)
+        elif len(chosen) == 1:
+            system = next(iter(chosen))
+            owner = self._institution_of(system)
+            if institutions and owner not in institutions:
+                issue = issue or Issue("conflict", self._name(system))
+                system = None
+        elif conflict:
+            issue = issue or Issue("conflict", conflict)
+        elif extra_system:
+            issue = issue or Issue("unknown_system", f"'{extra_system}'")
+        institution = institutions[0] if institutions else None
+        if system is not None:
+            institution = self._institution_of(system)
+        if issue is not None and issue.kind in ("unknown_institution", "conflict"):
+            system = None
+            institution = institutions[0] if issue.kind == "conflict" else None
+        return Reading(
+            intent=reading.intent,
+            korean=reading.korean,
+            institution=institution,
+            system=system,
+            layers=reading.layers,
+            nodes=tuple(dict.fromkeys(node_codes)) if system else (),
+            numbers=reading.numbers,
+            artifacts=reading.artifacts,
+            issue=issue,
+            named=named or bool(extra_institution or extra_system),
+            extra_choices=choices,
+        )
+
+    def _institution_of(self, system: str) -> str | None:
+        entry = self.index.system(system)
+        return entry.institution_code if entry else None
+
+    def _name(self, system: str) -> str:
+        entry = self.index.system(system)
+        return entry.name if entry else system
+
+    def _label(self, system: str) -> str:
+        entry = self.index.system(system)
+        return f"{entry.institution.name} {system_label(entry)}" if entry else system
+
+    def _node_fits(
+        self, asset_code: str, institutions: list[str], systems: dict[tuple[int, int], list[str]]
+    ) -> bool:
+        entry = self.index.system_of(asset_code)
+        if entry is None:
+            return False
+        named_systems = {code for codes in systems.values() for code in codes}
+        if named_systems:
+            return entry.code in named_systems
+        return not institutions or entry.institution_code in institutions
+
+
+def text_is_korean(text: str) -> bool:
+    """Whether questions back should be in Korean: the text has Hangul."""
+    return _HANGUL.search(text) is not None
+
+
+def _strip_particle(word: str) -> str:
+    for particle in _PARTICLES:
+        if word.endswith(particle) and len(word) > len(particle) + 1:
+            return word[: -len(particle)]
+    return word
+
+
+def _unknown_names(leftover: str) -> tuple[str | None, str | None]:
+    """Words left over that look like an institution or a system the CMDB does not have."""
+    institution: str | None = None
+    system: str | None = None
+    previous: tuple[str, int] | None = None
+    for match in _LEFTOVER.finditer(leftover):
+        raw = match.group()
+        word = _strip_particle(raw) if raw[0] >= "\uac00" else raw.lower()
+        adjacent = previous is not None and not leftover[previous[1] : match.start()].strip()
+        if institution is None and (
+            word in lexicon.ENGLISH_INSTITUTION_WORDS
+            or (
+                len(word) >= 3
+                and word.endswith(lexicon.INSTITUTION_ENDINGS)
+                and not word.endswith(lexicon.NOT_INSTITUTIONS)
+            )
+        ):
+            institution = raw if word in lexicon.ENGLISH_INSTITUTION_WORDS else word
+        if system is None:
+            if word.endswith(lexicon.SYSTEM_ENDINGS) and word not in lexicon.SYSTEM_ENDINGS:
+                system = word
+            elif (
+                (word in lexicon.SYSTEM_ENDINGS or word.rstrip("s") in lexicon.ENGLISH_SYSTEM_WORDS)
+                and adjacent
+                and previous is not None
+                and previous[0].lower() not in lexicon.NOT_SYSTEM_NAMES
+            ):
+                system = f"{previous[0]} {raw}"
+        previous = (word if raw[0] >= "\uac00" else raw, match.end())
+    return institution, system
+
+
+_PARSERS: weakref.WeakKeyDictionary[CmdbIndex, BuiltinParser] = weakref.WeakKeyDictionary()
+
+
+def builtin_parser(index: CmdbIndex) -> BuiltinParser:
+    """The parser for `index`, built on first use and kept as long as the index lives."""
+    parser = _PARSERS.get(index)
+    if parser is None:
+        parser = _PARSERS[index] = BuiltinParser(index)
+    return parser
+
+
+def parse_command(text: str, cmdb: CmdbIndex | CmdbDocument) -> Plan:
+    """Parse one command with the built-in parser: pure, fast once the index has a parser.
+
+    Pass a `CmdbIndex` (build it once with `CmdbIndex.from_document`); a `CmdbDocument`
+    works too but is indexed afresh on every call. Raises `CommandTooLong` past
+    MAX_COMMAND_CHARS characters; any other text gives a plan.
+    """
+    index = cmdb if isinstance(cmdb, CmdbIndex) else CmdbIndex.from_document(cmdb)
+    return builtin_parser(index).parse(text)

@@ -1,0 +1,237 @@
+"""From what a text was read to say to a plan that is true to the CMDB and to policy.
+
+Both parsers end here. The built-in parser hands over a `Reading` already in CMDB codes; an
+LLM's `PlanDraft` is first mapped onto the CMDB (`reading_from_draft`): names it gives are
+looked up, never believed, nodes the CMDB lacks are dropped, file names the text does not
+contain are dropped. `plan_from_reading` then applies operations.md's target rules (a layer
+named: its nodes; nodes named: those; neither: the intent's default or a question) and
+recomputes approval, which an LLM may raise but never lower.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from cmdb.index import CmdbIndex, SystemEntry
+from hub.parser.lexicon import QUESTIONS, TARGET_QUESTIONS
+from hub.parser.plan import (
+    ACTION_SEQUENCES,
+    LAYERS,
+    UNKNOWN,
+    Intent,
+    Layer,
+    Plan,
+    PlanDraft,
+    approval_required,
+)
+
+#: intents that act on every node of a system when the text names neither layer nor node
+_ALL_NODES_BY_DEFAULT: frozenset[Intent] = frozenset({"STATUS", "DISK_CHECK"})
+#: how many choices a question lists before it stops
+_MAX_CHOICES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """Why a plan needs a person's answer: a key of lexicon.QUESTIONS and what to fill in."""
+
+    kind: str
+    subject: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a text says, in CMDB codes, before the target rules and policy are applied."""
+
+    intent: Intent
+    korean: bool
+    institution: str | None = None
+    system: str | None = None
+    layers: tuple[Layer, ...] = ()
+    nodes: tuple[str, ...] = ()
+    #: node numbers: (layer or None when the text gave none, 1-based number)
+    numbers: tuple[tuple[Layer | None, int], ...] = ()
+    artifacts: tuple[str, ...] = ()
+    issue: Issue | None = None
+    #: the text named something of the CMDB, so an UNKNOWN intent is worth a question
+    named: bool = False
+    #: an LLM asked for approval where policy would not: it may raise, never lower
+    raise_approval: bool = False
+    #: a question an LLM proposed, used when policy has none of its own
+    question: str | None = None
+    extra_choices: tuple[str, ...] = field(default=())
+
+
+def system_label(entry: SystemEntry) -> str:
+    return f"{entry.name}({entry.code})"
+
+
+def _choices(items: list[str] | tuple[str, ...]) -> str:
+    shown = ", ".join(items[:_MAX_CHOICES])
+    return shown + (", ..." if len(items) > _MAX_CHOICES else "")
+
+
+def _layer_summary(entry: SystemEntry, korean: bool) -> str:
+    parts = []
+    for layer in LAYERS:
+        count = len(entry.layers[layer])
+        if count:
+            parts.append(f"{layer} {count}대" if korean else f"{layer} x{count}")
+    return ", ".join(parts)
+
+
+def _question(issue: Issue, reading: Reading, index: CmdbIndex, entry: SystemEntry | None) -> str:
+    korean = reading.korean
+    template = QUESTIONS[issue.kind][0 if korean else 1]
+    institution = index.institution(reading.institution) if reading.institution else None
+    if entry is not None and issue.kind in ("unknown_node", "no_such_number"):
+        choices = _choices([node.asset_code for node in entry.nodes])
+    elif entry is not None:
+        choices = _layer_summary(entry, korean)
+    elif institution is not None:
+        choices = _choices([system_label(e) for e in index.systems_of(institution.code)])
+    else:
+        choices = _choices([f"{e.institution.name} {system_label(e)}" for e in index.systems])
+    if reading.extra_choices:
+        choices = _choices(reading.extra_choices)
+    subject = issue.subject or ("그 시스템" if korean else "that system")
+    return template.format(
+        institution=institution.name if institution else UNKNOWN,
+        system=system_label(entry) if entry else UNKNOWN,
+        subject=subject,
+        choices=choices,
+        action=TARGET_QUESTIONS[reading.intent][0 if korean else 1],
+    ).strip()
+
+
+def _targets(reading: Reading, entry: SystemEntry) -> tuple[list[str], Layer | None, Issue | None]:
+    """Operations.md's target rules, for a system that is known."""
+    wanted: set[str] = set(reading.nodes)
+    layers = [layer for layer in reading.layers if reading.intent != "DB_LOCK_CHECK"]
+    populated = [layer for layer in LAYERS if entry.layers[layer]]
+    for layer, number in reading.numbers:
+        if layer is None:
+            if len(populated) != 1:
+                return [], None, Issue("which_layer", f"{number}")
+            layer = populated[0]
+        nodes = entry.layers[layer]
+        if not 1 <= number <= len(nodes):
+            return [], layer, Issue("no_such_number", f"{layer} {number}")
+        wanted.add(nodes[number - 1].asset_code)
+    covered = {node.layer for node in entry.nodes if node.asset_code in wanted}
+    for layer in layers:
+        if not entry.layers[layer]:
+            return [], layer, Issue("no_such_layer", layer)
+        if layer not in covered:
+            wanted.update(node.asset_code for node in entry.layers[layer])
+    if reading.intent == "DB_LOCK_CHECK":
+        wanted = {code for code in wanted if code in {n.asset_code for n in entry.layers["DB"]}}
+        if not wanted:
+            if not entry.layers["DB"]:
+                return [], "DB", Issue("no_such_layer", "DB")
+            wanted = {node.asset_code for node in entry.layers["DB"]}
+    if not wanted:
+        if reading.intent in _ALL_NODES_BY_DEFAULT:
+            return [node.asset_code for node in entry.nodes], None, None
+        return [], None, Issue("which_target")
+    targets = [node.asset_code for node in entry.nodes if node.asset_code in wanted]
+    target_layers = {node.layer for node in entry.nodes if node.asset_code in wanted}
+    layer = target_layers.pop() if len(target_layers) == 1 else None
+    return targets, layer, None
+
+
+def plan_from_reading(reading: Reading, index: CmdbIndex) -> Plan:
+    """Apply the target rules and policy to a reading; the result is always a valid plan."""
+    intent = reading.intent
+    issue = reading.issue
+    entry = index.system(reading.system) if reading.system else None
+    institution = reading.institution if reading.institution in _codes(index) else None
+    if entry is not None:
+        institution = entry.institution_code
+    elif issue is None and institution is not None and intent != "UNKNOWN":
+        systems = index.systems_of(institution)
+        if len(systems) == 1:
+            entry = systems[0]
+        else:
+            issue = Issue("which_system")
+    elif issue is None and intent != "UNKNOWN":
+        issue = Issue("unknown_system")
+    named_layer = reading.layers[0] if len(set(reading.layers)) == 1 else None
+    targets: list[str] = []
+    layer: Layer | None = named_layer
+    if intent == "UNKNOWN":
+        if reading.named and issue is None:
+            issue = Issue("what_to_do")
+        targets = []
+    elif entry is not None and issue is None:
+        targets, layer, issue = _targets(reading, entry)
+        if layer is None and not targets and issue is not None:
+            layer = named_layer
+    artifacts = reading.artifacts if intent == "DEPLOY" else ()
+    if intent == "DEPLOY" and not artifacts and issue is None:
+        issue = Issue("deploy_file")
+    if issue is not None and issue.kind != "deploy_file":
+        targets = []
+    envs = index.envs_of(targets)
+    approval = approval_required(intent, envs) or (
+        reading.raise_approval and intent != "UNKNOWN" and bool(targets)
+    )
+    question = _question(issue, reading, index, entry) if issue else reading.question
+    if intent == "UNKNOWN" and issue is None:
+        question = None
+    return Plan(
+        intent_type=intent,
+        institution=institution or UNKNOWN,
+        system_name=entry.code if entry else UNKNOWN,
+        infrastructure_layer=layer,
+        target_nodes=tuple(targets),
+        action_sequence=ACTION_SEQUENCES[intent],
+        deploy_artifacts=tuple(artifacts),
+        requires_approval=approval,
+        needs_clarification=question is not None,
+        question=question,
+    )
+
+
+def _codes(index: CmdbIndex) -> frozenset[str]:
+    return frozenset(institution.code for institution in index.institutions)
+
+
+def reading_from_draft(draft: PlanDraft, text: str, index: CmdbIndex, korean: bool) -> Reading:
+    """Map an LLM's draft onto the CMDB: only what the CMDB has, and file names the text has."""
+    institutions = index.find_institutions(draft.institution)
+    institution = institutions[0].code if len(institutions) == 1 else None
+    systems = index.find_systems(draft.system_name, institution)
+    system = systems[0] if len(systems) == 1 else None
+    issue: Issue | None = None
+    if system is None and draft.system_name != UNKNOWN and len(systems) > 1:
+        issue = Issue("ambiguous_system", draft.system_name)
+    nodes: list[str] = []
+    for code in draft.target_nodes:
+        owner = index.system_of(code)
+        if owner is None or (system is not None and owner.code != system.code):
+            continue
+        if system is None and issue is None:
+            system = owner
+        nodes.append(code)
+    if system is not None:
+        institution = system.institution_code
+    lowered = text.lower()
+    artifacts = tuple(name for name in draft.deploy_artifacts if name.lower() in lowered)
+    reading = Reading(
+        intent=draft.intent_type,
+        korean=korean,
+        institution=institution,
+        system=system.code if system else None,
+        layers=(draft.infrastructure_layer,) if draft.infrastructure_layer else (),
+        nodes=tuple(nodes),
+        artifacts=artifacts,
+        issue=issue,
+        named=institution is not None or system is not None,
+        raise_approval=draft.requires_approval,
+        question=draft.question if draft.needs_clarification and draft.question else None,
+    )
+    if nodes and draft.infrastructure_layer is not None:
+        # nodes named outrank the layer: the layer only says where the nodes are
+        reading = replace(reading, layers=())
+    return reading
