@@ -10,7 +10,7 @@ recomputes approval, which an LLM may raise but never lower.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from cmdb.index import CmdbIndex, SystemEntry
 from hub.parser.lexicon import QUESTIONS, TARGET_QUESTIONS
@@ -37,6 +37,8 @@ class Issue:
 
     kind: str
     subject: str = ""
+    #: the layer the question is about, whose nodes it lists
+    layer: Layer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,8 @@ class Reading:
     raise_approval: bool = False
     #: a question an LLM proposed, used when policy has none of its own
     question: str | None = None
-    extra_choices: tuple[str, ...] = field(default=())
+    #: what a question should offer, when the reading knows better than the CMDB's lists
+    extra_choices: tuple[str, ...] = ()
 
 
 def system_label(entry: SystemEntry) -> str:
@@ -82,9 +85,16 @@ def _layer_summary(entry: SystemEntry, korean: bool) -> str:
 
 def _question(issue: Issue, reading: Reading, index: CmdbIndex, entry: SystemEntry | None) -> str:
     korean = reading.korean
-    template = QUESTIONS[issue.kind][0 if korean else 1]
+    kind = issue.kind
+    if kind == "unknown_node" and entry is None:
+        kind = "unknown_node_anywhere"
+    template = QUESTIONS[kind][0 if korean else 1]
     institution = index.institution(reading.institution) if reading.institution else None
-    if entry is not None and issue.kind in ("unknown_node", "no_such_number"):
+    if reading.extra_choices:
+        choices = _choices(reading.extra_choices)
+    elif entry is not None and issue.layer is not None:
+        choices = f"{issue.layer}: " + _choices([n.asset_code for n in entry.layers[issue.layer]])
+    elif entry is not None and kind == "unknown_node":
         choices = _choices([node.asset_code for node in entry.nodes])
     elif entry is not None:
         choices = _layer_summary(entry, korean)
@@ -92,13 +102,10 @@ def _question(issue: Issue, reading: Reading, index: CmdbIndex, entry: SystemEnt
         choices = _choices([system_label(e) for e in index.systems_of(institution.code)])
     else:
         choices = _choices([f"{e.institution.name} {system_label(e)}" for e in index.systems])
-    if reading.extra_choices:
-        choices = _choices(reading.extra_choices)
-    subject = issue.subject or ("그 시스템" if korean else "that system")
     return template.format(
         institution=institution.name if institution else UNKNOWN,
         system=system_label(entry) if entry else UNKNOWN,
-        subject=subject,
+        subject=issue.subject or ("그 시스템" if korean else "that system"),
         choices=choices,
         action=TARGET_QUESTIONS[reading.intent][0 if korean else 1],
     ).strip()
@@ -116,7 +123,7 @@ def _targets(reading: Reading, entry: SystemEntry) -> tuple[list[str], Layer | N
             layer = populated[0]
         nodes = entry.layers[layer]
         if not 1 <= number <= len(nodes):
-            return [], layer, Issue("no_such_number", f"{layer} {number}")
+            return [], layer, Issue("no_such_number", f"{layer} {number}", layer)
         wanted.add(nodes[number - 1].asset_code)
     covered = {node.layer for node in entry.nodes if node.asset_code in wanted}
     for layer in layers:

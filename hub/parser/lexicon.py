@@ -454,6 +454,11 @@ QUESTIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
             "CMDB에 없는 서버입니다: {subject}. {system}의 서버: {choices}",
             "Not in the CMDB: {subject}. The servers of {system}: {choices}",
         ),
+        "unknown_node_anywhere": (
+            "CMDB에 없는 서버입니다: {subject}. 자산 코드나 시스템과 서버 종류를 알려 주세요.",
+            "Not in the CMDB: {subject}. Which server do you mean (an asset code, or a system "
+            "and a layer)?",
+        ),
         "which_target": (
             "{system}: {action} {choices} (예: 'WAS', 'WAS 1번')",
             "{system}: {action} {choices} (e.g. 'WAS' or 'WAS 1')",
@@ -463,8 +468,8 @@ QUESTIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
             "{system} has no {subject} servers. It has: {choices}",
         ),
         "no_such_number": (
-            "{system}에는 {subject}이(가) 없습니다. 있는 서버: {choices}",
-            "{system} has no {subject}. It has: {choices}",
+            "{system}에는 {subject}번 서버가 없습니다. 있는 서버는 {choices}",
+            "{system} has no {subject}. It has {choices}",
         ),
         "which_layer": (
             "{subject}은(는) 어느 서버의 번호인가요? {choices} (예: 'WAS 2번')",
