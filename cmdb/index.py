@@ -3,8 +3,8 @@
 Built once per document (`CmdbIndex.from_document`) so that every lookup a command needs is
 a dict access: names and aliases are matched case-insensitively and without regard to
 spacing, because operators write '예산 시스템' and '예산시스템', 'dBrain' and 'DBRAIN'.
-Nodes are always handed out in asset-code order: '2번' means the second node of a layer in
-that order. Pure: no I/O.
+Nodes are always handed out layer by layer (WAS, WEB, DB) and in asset-code order within a
+layer: '2번' means the second node of a layer in that order. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class NameTerm(NamedTuple):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class SystemEntry:
-    """A system with its institution and its nodes sorted by asset code, per layer."""
+    """A system with its institution and its nodes: layer by layer, asset-code order within."""
 
     institution: Institution
     system: System
@@ -86,11 +86,13 @@ class CmdbIndex:
                 institution_names.setdefault(key, {})[institution.code] = None
                 terms.append(NameTerm(key, "institution", institution.code))
             for system in institution.systems:
-                ordered = tuple(sorted(system.nodes, key=lambda node: node.asset_code))
+                by_code = sorted(system.nodes, key=lambda node: node.asset_code)
                 per_layer = {
-                    layer: tuple(node for node in ordered if node.layer == layer)
+                    layer: tuple(node for node in by_code if node.layer == layer)
                     for layer in LAYERS
                 }
+                # layer by layer (WAS, WEB, DB), asset-code order within each layer
+                ordered = tuple(node for layer in LAYERS for node in per_layer[layer])
                 entry = SystemEntry(institution, system, ordered, MappingProxyType(per_layer))
                 systems[system.code] = entry
                 for name in (system.code, system.name, *system.aliases):
@@ -156,7 +158,7 @@ class CmdbIndex:
         return found[1] if found else None
 
     def nodes_of(self, system: str, layer: Layer | None = None) -> tuple[Node, ...]:
-        """A system's nodes in asset-code order, of one layer when `layer` is given."""
+        """A system's nodes (WAS, WEB, DB; asset-code order within), or one layer's."""
         entry = self._systems.get(system)
         if entry is None:
             return ()

@@ -472,8 +472,8 @@ QUESTIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
             "{system} has no {subject}. It has {choices}",
         ),
         "which_layer": (
-            "{subject}은(는) 어느 서버의 번호인가요? {choices} (예: 'WAS 2번')",
-            "Which layer is {subject} in? {choices} (e.g. 'WAS 2')",
+            "{subject}번은 어느 서버의 번호인가요? {choices} (예: 'WAS 2번')",
+            "Which layer is number {subject} in? {choices} (e.g. 'WAS 2')",
         ),
         "deploy_file": (
             "배포할 파일 이름을 알려 주세요 (예: app-1.2.3.war).",
