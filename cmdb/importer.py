@@ -26,16 +26,17 @@ async def import_document(session: AsyncSession, cmdb: doc.CmdbDocument) -> dict
                     f"system {system.code} belongs to institution {owner} in the database, "
                     f"not {inst.code}"
                 )
-    # agents first: nodes refer to them
+    for i, inst in enumerate(cmdb.institutions):
+        row_i = await session.get(Institution, inst.code) or Institution(code=inst.code, name="")
+        row_i.name, row_i.aliases, row_i.position = inst.name, list(inst.aliases), i
+        session.add(row_i)
+    await session.flush()
+    # agents before systems and nodes: nodes refer to them
     for i, agent in enumerate(cmdb.agents):
         row = await session.get(Agent, agent.id) or Agent(id=agent.id)
         row.institution_code = agent.institution
         row.position = i
         session.add(row)
-    for i, inst in enumerate(cmdb.institutions):
-        row_i = await session.get(Institution, inst.code) or Institution(code=inst.code, name="")
-        row_i.name, row_i.aliases, row_i.position = inst.name, list(inst.aliases), i
-        session.add(row_i)
     await session.flush()
     n_systems = n_nodes = 0
     for inst in cmdb.institutions:

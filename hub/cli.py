@@ -62,6 +62,25 @@ def cmd_room_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cmdb_import(args: argparse.Namespace) -> int:
+    from cmdb.document import load_cmdb_file
+    from cmdb.importer import import_document
+
+    document = load_cmdb_file(args.file)  # a bad file stops here, before the database
+    counts = asyncio.run(_with_session(lambda s: import_document(s, document)))
+    print("imported " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    return 0
+
+
+def cmd_cmdb_export(args: argparse.Namespace) -> int:
+    from cmdb.document import dump_cmdb
+    from cmdb.importer import export_document
+
+    document = asyncio.run(_with_session(export_document))
+    sys.stdout.write(dump_cmdb(document))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from hub.demo import run_demo
 
@@ -101,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     room_add.add_argument("--name")
     room_add.add_argument("--scope", metavar="INST[/SYS]")
     room_add.set_defaults(func=cmd_room_add)
+
+    cmdb = sub.add_parser("cmdb", help="the CMDB file").add_subparsers(dest="cmdb", required=True)
+    cmdb_import = cmdb.add_parser("import", help="create or update from a YAML file")
+    cmdb_import.add_argument("file")
+    cmdb_import.set_defaults(func=cmd_cmdb_import)
+    cmdb.add_parser("export", help="write the CMDB as YAML to stdout").set_defaults(
+        func=cmd_cmdb_export
+    )
 
     demo = sub.add_parser("demo", help="hub, demo data and a local agent in one command")
     demo.add_argument("--host", default="127.0.0.1")

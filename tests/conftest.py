@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,35 +23,41 @@ def unavailable(what: str) -> None:
     pytest.skip(f"{what} is not available")
 
 
+def _admin(sql: str) -> None:
+    """Run one statement on the PostgreSQL admin database, in a loop of its own."""
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
 @pytest.fixture
-async def sqlite_db(tmp_path: Path) -> Database:
+def sqlite_db(tmp_path: Path) -> Database:
     return Database(f"sqlite+aiosqlite:///{tmp_path / 'guardia.db'}")
 
 
 @pytest.fixture
-async def postgres_db() -> AsyncIterator[Database]:
-    import asyncpg
-
+def postgres_db() -> Iterator[Database]:
+    """A fresh database on the real PostgreSQL for each test."""
     name = "guardia_t_" + uuid.uuid4().hex[:12]
     try:
-        admin = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
+        _admin(f'CREATE DATABASE "{name}"')
+    except (OSError, TimeoutError) as exc:
         unavailable(f"PostgreSQL at {PG_ADMIN_DSN} ({exc})")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
     base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     yield Database(f"{base}/{name}")
-    admin = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def any_db(request: pytest.FixtureRequest) -> Database:
+def any_db(request: pytest.FixtureRequest) -> Database:
     """The same test on the embedded default and on the real PostgreSQL."""
     db: Database = request.getfixturevalue(f"{request.param}_db")
     return db
