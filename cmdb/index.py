@@ -2,7 +2,7 @@
 
 Built once per document (`CmdbIndex.from_document`) so that every lookup a command needs is
 a dict access: names and aliases are matched case-insensitively and without regard to
-spacing, because operators write '예산 시스템' and '예산시스템', 'dBrain' and 'DBRAIN'.
+spacing, because operators write '급여 시스템' and '급여시스템', 'eHR' and 'EHR'.
 Nodes are always handed out layer by layer (WAS, WEB, DB) and in asset-code order within a
 layer: '2번' means the second node of a layer in that order. Pure: no I/O.
 """

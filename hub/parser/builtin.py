@@ -37,7 +37,7 @@ _ARTIFACT = re.compile(
     re.IGNORECASE,
 )
 # Tokens shaped like asset codes or addresses: if the CMDB does not know one, its parts
-# ('MOF', 'WAS', '09') must not be read as names and numbers.
+# ('ABC', 'WAS', '09') must not be read as names and numbers.
 _CODE_LIKE = re.compile(
     r"(?<![A-Za-z0-9_.-])(?:[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)+|\d{1,3}(?:\.\d{1,3}){3})"
     r"(?![A-Za-z0-9_.-])"

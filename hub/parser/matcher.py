@@ -1,11 +1,11 @@
 """Finding many known terms in a text at once: longest match, case- and spacing-insensitive.
 
-Operators write '예산시스템WAS재기동' as readily as '예산 시스템 WAS 재기동', so terms are
+Operators write '급여시스템WAS재기동' as readily as '급여 시스템 WAS 재기동', so terms are
 matched against the text with its whitespace removed, through a character trie built once.
 Whitespace still counts where Latin letters meet: 'was' must not match inside 'wash', nor
 'restart' inside 'prerestart', so a term that begins or ends with a Latin letter or digit
 must begin or end at a word boundary of the original text. Korean needs no such rule:
-particles attach to the word ('예산시스템에서').
+particles attach to the word ('급여시스템에서').
 """
 
 from __future__ import annotations
