@@ -27,9 +27,7 @@ class Identity:
         return [str(g) for g in self.grants]
 
 
-async def add_user(
-    session: AsyncSession, name: str, roles: list[str], *, bot: bool = False
-) -> str:
+async def add_user(session: AsyncSession, name: str, roles: list[str], *, bot: bool = False) -> str:
     """Create a user (a person, or a bot integration); returns its token, shown only once."""
     grants = [str(Grant.parse(r)) for r in roles] or ["viewer"]
     if await session.get(User, name) is not None:
@@ -83,6 +81,19 @@ async def identify(session: AsyncSession, token: str) -> Identity | None:
     return None
 
 
+async def rotate_token(session: AsyncSession, kind: str, name: str) -> str:
+    """Give a user or agent a new token (the old one stops working); returns it once."""
+    token = new_token(USER_PREFIX if kind == "user" else AGENT_PREFIX)
+    row = await session.get(User if kind == "user" else Agent, name)
+    if row is None:
+        raise NotFound(f"no {kind} {name!r}")
+    row.token_hash = hash_token(token)
+    row.revoked = False
+    session.add(row)
+    await session.commit()
+    return token
+
+
 async def revoke_agent(session: AsyncSession, agent_id: str) -> None:
     agent = await session.get(Agent, agent_id)
     if agent is None:
@@ -107,8 +118,9 @@ def may_join(identity: Identity, room: Room) -> bool:
     for grant in identity.grants:
         if grant.institution is None:
             return True
-        if grant.institution == inst and (grant.system is None or system is None
-                                          or grant.system == system):
+        if grant.institution == inst and (
+            grant.system is None or system is None or grant.system == system
+        ):
             return True
     return False
 
