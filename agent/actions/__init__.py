@@ -1,0 +1,1 @@
+"""The action catalog: one module per action code, each a small ActionSpec."""

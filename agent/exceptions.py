@@ -1,0 +1,97 @@
+"""Errors raised by the agent.
+
+    AgentError                  base of everything below
+    ├── UsageError              the command line or environment is wrong             (exit 2)
+    ├── ConfigError             agent.yaml is wrong: file, line and reason           (exit 2)
+    ├── HubRefused              the hub closed for good: 4401, 4403 (exit 2), 4409 (exit 3)
+    ├── OutboxError             the local outbox file cannot be used
+    └── StepError               one step could not do its work on one node (the step fails)
+        ├── ParamError          a parameter breaks its pattern, or names what is not configured
+        ├── HostKeyError        the node's SSH host key is unknown or changed
+        ├── TransportError      the node cannot be reached, or a file operation failed
+        └── ArtifactError       the artifact fetch failed, or its size or sha256 do not match
+
+Every error carries a protocol error `code` (protocol.md) and a message a person can act on;
+none of them ever holds a token or a key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from protocol import ErrorCode
+
+
+class AgentError(Exception):
+    """Something the agent cannot do; the message says what to change."""
+
+    code: ErrorCode = ErrorCode.INTERNAL
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(AgentError):
+    """A missing or malformed flag or environment variable."""
+
+    code = ErrorCode.BAD_FRAME
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong in the config file, at a 1-based line."""
+
+    line: int
+    reason: str
+
+
+class ConfigError(AgentError):
+    """The config file is refused; `problems` lists each line and reason."""
+
+    code = ErrorCode.BAD_FRAME
+
+    def __init__(self, path: str, problems: list[ConfigProblem]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(f"{path}:{p.line}: {p.reason}" for p in problems))
+
+
+class HubRefused(AgentError):
+    """The hub closed the connection with a code that retrying cannot fix."""
+
+    code = ErrorCode.UNAUTHENTICATED
+
+    def __init__(self, message: str, *, close_code: int, exit_code: int) -> None:
+        super().__init__(message)
+        self.close_code = close_code
+        self.exit_code = exit_code
+
+
+class OutboxError(AgentError):
+    """The outbox file is unreadable, of an unknown schema, or not writable."""
+
+
+class StepError(AgentError):
+    """A step failed on its node; the message becomes the result's summary."""
+
+    def __init__(self, message: str, *, exit_code: int | None = None, output: str = "") -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.output = output
+
+
+class ParamError(StepError):
+    code = ErrorCode.FORBIDDEN
+
+
+class HostKeyError(StepError):
+    code = ErrorCode.FORBIDDEN
+
+
+class TransportError(StepError):
+    code = ErrorCode.AGENT_OFFLINE
+
+
+class ArtifactError(StepError):
+    code = ErrorCode.NOT_UNDERSTOOD

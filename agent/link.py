@@ -1,0 +1,265 @@
+"""The agent's WebSocket link to the hub: dial, AGENT_HELLO, WELCOME, dispatch, reconnect.
+
+Thin on purpose: frames are decoded by `protocol`, dispatched through one table to the task
+runner, and answered with `protocol.encode`; the policy (backoff, final closes) is pure code
+in agent/backoff.py and the states are one table in agent/link_state.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
+from agent import __version__
+from agent.backoff import ReconnectPolicy, Stop, close_verdict, handshake_verdict
+from agent.config import AgentConfig
+from agent.hub_address import HubAddress
+from agent.link_state import LinkEvent, LinkState, next_state
+from agent.task_runner import TaskRunner
+from protocol import (
+    AGENT_SERVER_TYPES,
+    DEFAULT_MAX_FRAME_BYTES,
+    Ack,
+    AgentHello,
+    CloseCode,
+    Error,
+    Message,
+    Ping,
+    Pong,
+    ProtocolError,
+    TaskAssign,
+    TaskCancel,
+    Welcome,
+    decode,
+    encode,
+)
+
+log = logging.getLogger("guardia.agent.link")
+
+#: the hub must answer AGENT_HELLO with WELCOME within this many seconds
+WELCOME_TIMEOUT = 10.0
+
+Handler = Callable[[Any], Awaitable[None]]
+
+
+class HubChannel:
+    """The socket to the hub while there is one. Sending without one returns False: the
+    outbox keeps what matters, and progress is not worth queueing."""
+
+    def __init__(self) -> None:
+        self._ws: ClientConnection | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None
+
+    def attach(self, ws: ClientConnection) -> None:
+        self._ws = ws
+
+    def detach(self) -> None:
+        self._ws = None
+
+    async def send(self, message: Message) -> bool:
+        ws = self._ws
+        if ws is None:
+            return False
+        try:
+            await ws.send(encode(message))
+        except ConnectionClosed:
+            return False
+        return True
+
+
+class HubLink:
+    def __init__(
+        self,
+        *,
+        address: HubAddress,
+        agent_id: str,
+        token: str,
+        config: AgentConfig,
+        actions: list[str],
+        runner: TaskRunner,
+        channel: HubChannel,
+    ) -> None:
+        self.address = address
+        self.agent_id = agent_id
+        self._token = token
+        self.config = config
+        self.actions = actions
+        self.runner = runner
+        self.channel = channel
+        self.policy = ReconnectPolicy(
+            config.reconnect.initial_delay,
+            config.reconnect.max_delay,
+            config.reconnect.stable_after,
+        )
+        self.state = LinkState.IDLE
+        #: how many times the hub said WELCOME (reconnects are this minus one)
+        self.sessions = 0
+        self._stopping = asyncio.Event()
+        self._ws: ClientConnection | None = None
+        self._handlers: dict[str, Handler] = {
+            Welcome.MSG_TYPE: self.welcome_received,
+            TaskAssign.MSG_TYPE: self.task_assign_received,
+            TaskCancel.MSG_TYPE: self.task_cancel_received,
+            Ack.MSG_TYPE: self.ack_received,
+            Ping.MSG_TYPE: self.ping_received,
+            Pong.MSG_TYPE: self.pong_received,
+            Error.MSG_TYPE: self.error_received,
+        }
+
+    def _move(self, event: LinkEvent) -> None:
+        self.state = next_state(self.state, event)
+
+    async def run(self) -> Stop | None:
+        """Stay connected until stop(); return the Stop when the hub closed for good."""
+        delays = self.policy.delays()
+        while not self._stopping.is_set():
+            self._move(LinkEvent.DIAL)
+            verdict, stayed_up = await self._session()
+            if verdict is not None:
+                self._move(LinkEvent.FINAL_CLOSE)
+                return verdict
+            if self._stopping.is_set():
+                break
+            self._move(LinkEvent.DROPPED)
+            if stayed_up is not None and self.policy.is_stable(stayed_up):
+                delays = self.policy.delays()
+            delay = next(delays)
+            log.info("reconnecting to the hub in %.1f s", delay)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._stopping.wait()
+        self._move(LinkEvent.SHUTDOWN)
+        return None
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        ws = self._ws
+        if ws is not None:
+            await ws.close(CloseCode.GOING_AWAY, "agent shutting down")
+
+    async def _session(self) -> tuple[Stop | None, float | None]:
+        """One connection: (a final verdict or None, seconds it stayed up after WELCOME)."""
+        try:
+            ws = await connect(
+                self.address.ws_url,
+                additional_headers={"Authorization": f"Bearer {self._token}"},
+                user_agent_header=f"guardia-agent/{__version__}",
+                open_timeout=self.config.connect_timeout,
+                ping_interval=self.config.heartbeat.interval,
+                ping_timeout=self.config.heartbeat.timeout,
+                close_timeout=5,
+                max_size=DEFAULT_MAX_FRAME_BYTES,
+                compression=None,
+            )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            verdict = handshake_verdict(status)
+            if verdict is None:
+                log.warning(
+                    "the hub at %s refused the connection: HTTP %d", self.address.ws_url, status
+                )
+            return verdict, None
+        except (OSError, TimeoutError, WebSocketException) as exc:
+            log.warning(
+                "cannot connect to the hub at %s: %s",
+                self.address.ws_url,
+                exc or type(exc).__name__,
+            )
+            return None, None
+        self._move(LinkEvent.OPENED)
+        self._ws = ws
+        self.channel.attach(ws)
+        welcomed_at: float | None = None
+        try:
+            if self._stopping.is_set():
+                return None, None
+            await ws.send(encode(await self.hello()))
+            try:
+                async with asyncio.timeout(WELCOME_TIMEOUT):
+                    while self.state is not LinkState.READY:
+                        await self._receive(ws)
+            except TimeoutError:
+                log.warning("the hub sent no WELCOME within %g s; reconnecting", WELCOME_TIMEOUT)
+                return None, None
+            welcomed_at = time.monotonic()
+            while True:
+                await self._receive(ws)
+        except ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd is not None else None
+            verdict = close_verdict(code)
+            if verdict is None and not self._stopping.is_set():
+                reason = exc.rcvd.reason if exc.rcvd is not None else ""
+                log.warning(
+                    "connection to the hub closed (code %s%s)",
+                    code,
+                    f": {reason}" if reason else "",
+                )
+            stayed_up = None if welcomed_at is None else time.monotonic() - welcomed_at
+            return verdict, stayed_up
+        finally:
+            self.channel.detach()
+            self._ws = None
+            await ws.close()
+
+    async def hello(self) -> AgentHello:
+        pending = [result.task_id for result in await self.runner.unacknowledged()]
+        return AgentHello(
+            agent_id=self.agent_id,
+            version=__version__,
+            actions=self.actions,
+            nodes=list(self.config.nodes),
+            pending_results=pending,
+        )
+
+    async def _receive(self, ws: ClientConnection) -> None:
+        data = await ws.recv()
+        try:
+            message = decode(data, AGENT_SERVER_TYPES)
+        except ProtocolError as exc:
+            log.warning("bad frame from the hub (%s): %s", exc.code, exc.message)
+            return
+        await self._handlers[message.msg_type](message)
+
+    # -- handlers, one per msg_type the hub may send ------------------------------------
+
+    async def welcome_received(self, message: Welcome) -> None:
+        if self.state is LinkState.READY:
+            return
+        self._move(LinkEvent.WELCOMED)
+        self.sessions += 1
+        log.info(
+            "connected to the hub at %s as %s (hub %s)",
+            self.address.ws_url,
+            message.agent_id,
+            message.server_version,
+        )
+        for result in await self.runner.unacknowledged():
+            await self.channel.send(result)
+
+    async def task_assign_received(self, message: TaskAssign) -> None:
+        await self.runner.task_assigned(message)
+
+    async def task_cancel_received(self, message: TaskCancel) -> None:
+        self.runner.cancel(message.task_id)
+
+    async def ack_received(self, message: Ack) -> None:
+        await self.runner.acknowledged(message.task_id)
+
+    async def ping_received(self, message: Ping) -> None:
+        await self.channel.send(Pong())
+
+    async def pong_received(self, message: Pong) -> None:
+        pass
+
+    async def error_received(self, message: Error) -> None:
+        log.warning("the hub reports %s: %s (ref %s)", message.code, message.message, message.ref)

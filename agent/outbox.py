@@ -1,0 +1,221 @@
+"""The outbox: every task the agent has seen, and each result until the hub's ACK.
+
+A local SQLite file (stdlib sqlite3) used from one dedicated thread, so the event loop never
+blocks on disk and the connection never changes threads. A task is written as `running`
+before its first step starts, `finished` with its result, `acked` (result dropped, id kept)
+when the hub has stored it: an id is never run twice, and a result survives restarts.
+
+    running --finish--> finished --ack--> acked
+       |                   ^
+       +---agent restart---+  (FAILED: "the agent restarted while this task ran")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import orjson
+
+from agent.exceptions import OutboxError
+from protocol import TaskFinished, TaskResult
+
+log = logging.getLogger("guardia.agent.outbox")
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS task (
+    task_id    TEXT PRIMARY KEY,
+    state      TEXT NOT NULL CHECK (state IN ('running', 'finished', 'acked')),
+    steps      TEXT NOT NULL,  -- JSON [[action, node], ...]: never params, they may hold tokens
+    result     TEXT,           -- JSON {"status", "results", "content"} while finished
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS task_state ON task (state, updated_at);
+"""
+
+TaskState = Literal["running", "finished", "acked"]
+StepKey = tuple[str, str]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    task_id: str
+    state: TaskState
+    steps: list[StepKey]
+    result: TaskFinished | None
+
+
+class OutboxFile:
+    """The synchronous store; call it from one thread only (Outbox does)."""
+
+    def __init__(self, path: Path, *, max_results: int) -> None:
+        self.path = path
+        self.max_results = max_results
+        #: ids of acknowledged tasks kept so that a late duplicate is still recognised
+        self.max_acked = max_results * 10
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None)
+            os.chmod(path, 0o600)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                raise OutboxError(f"outbox {path} has schema version {version}; expected 1")
+            self._db.executescript(SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            raise OutboxError(f"cannot open the outbox {path}: {exc}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def lookup(self, task_id: str) -> OutboxEntry | None:
+        row = self._db.execute(
+            "SELECT state, steps, result FROM task WHERE task_id = ?", (task_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        state, steps, result = row
+        return OutboxEntry(task_id, state, _steps(steps), _result(task_id, result))
+
+    def begin(self, task_id: str, steps: list[StepKey]) -> None:
+        try:
+            self._db.execute(
+                "INSERT INTO task (task_id, state, steps, updated_at) VALUES (?, 'running', ?, ?)",
+                (task_id, orjson.dumps(steps).decode(), time.time()),
+            )
+        except sqlite3.IntegrityError:
+            raise OutboxError(f"task {task_id} is already in the outbox") from None
+
+    def finish(self, result: TaskFinished) -> None:
+        steps = [(r.action, r.node) for r in result.results]
+        body = orjson.dumps(
+            result.model_dump(mode="json", include={"status", "results", "content"})
+        )
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(
+                "INSERT INTO task (task_id, state, steps, result, updated_at) "
+                "VALUES (?, 'finished', ?, ?, ?) ON CONFLICT (task_id) DO UPDATE SET "
+                "state = 'finished', result = excluded.result, updated_at = excluded.updated_at",
+                (result.task_id, orjson.dumps(steps).decode(), body.decode(), time.time()),
+            )
+            self._prune()
+
+    def ack(self, task_id: str) -> bool:
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            cursor = self._db.execute(
+                "UPDATE task SET state = 'acked', result = NULL, updated_at = ? "
+                "WHERE task_id = ? AND state = 'finished'",
+                (time.time(), task_id),
+            )
+            self._prune()
+        return cursor.rowcount > 0
+
+    def unacknowledged(self) -> list[TaskFinished]:
+        rows = self._db.execute(
+            "SELECT task_id, result FROM task WHERE state = 'finished' ORDER BY updated_at"
+        ).fetchall()
+        return [r for r in (_result(task_id, body) for task_id, body in rows) if r is not None]
+
+    def interrupted(self) -> list[OutboxEntry]:
+        rows = self._db.execute(
+            "SELECT task_id, steps FROM task WHERE state = 'running' ORDER BY updated_at"
+        ).fetchall()
+        return [OutboxEntry(task_id, "running", _steps(steps), None) for task_id, steps in rows]
+
+    def _prune(self) -> None:
+        """Bound the file: old acknowledged ids first, then (loudly) the oldest results."""
+        self._db.execute(
+            "DELETE FROM task WHERE state = 'acked' AND task_id NOT IN (SELECT task_id FROM "
+            "task WHERE state = 'acked' ORDER BY updated_at DESC LIMIT ?)",
+            (self.max_acked,),
+        )
+        dropped = self._db.execute(
+            "DELETE FROM task WHERE state = 'finished' AND task_id NOT IN (SELECT task_id FROM "
+            "task WHERE state = 'finished' ORDER BY updated_at DESC LIMIT ?) RETURNING task_id",
+            (self.max_results,),
+        ).fetchall()
+        for (task_id,) in dropped:
+            log.warning(
+                "outbox full (%d results): dropped the result of task %s, never "
+                "acknowledged by the hub",
+                self.max_results,
+                task_id,
+            )
+
+
+def _steps(text: str) -> list[StepKey]:
+    return [(str(action), str(node)) for action, node in orjson.loads(text)]
+
+
+def _result(task_id: str, text: str | None) -> TaskFinished | None:
+    if text is None:
+        return None
+    body = orjson.loads(text)
+    results = [TaskResult.model_validate(r) for r in body["results"]]
+    return TaskFinished(
+        task_id=task_id, status=body["status"], results=results, content=body.get("content", "")
+    )
+
+
+class Outbox:
+    """The asyncio face of OutboxFile: every call runs on the outbox's own thread."""
+
+    def __init__(self, store: OutboxFile, executor: ThreadPoolExecutor) -> None:
+        self._store = store
+        self._executor = executor
+
+    @classmethod
+    async def open(cls, path: Path, *, max_results: int = 1000) -> Outbox:
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardia-outbox")
+        loop = asyncio.get_running_loop()
+        try:
+            store = await loop.run_in_executor(
+                executor, lambda: OutboxFile(path, max_results=max_results)
+            )
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return cls(store, executor)
+
+    @property
+    def path(self) -> Path:
+        return self._store.path
+
+    async def _call(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    async def lookup(self, task_id: str) -> OutboxEntry | None:
+        return await self._call(lambda: self._store.lookup(task_id))
+
+    async def begin(self, task_id: str, steps: list[StepKey]) -> None:
+        await self._call(lambda: self._store.begin(task_id, steps))
+
+    async def finish(self, result: TaskFinished) -> None:
+        await self._call(lambda: self._store.finish(result))
+
+    async def ack(self, task_id: str) -> bool:
+        return await self._call(lambda: self._store.ack(task_id))
+
+    async def unacknowledged(self) -> list[TaskFinished]:
+        return await self._call(self._store.unacknowledged)
+
+    async def interrupted(self) -> list[OutboxEntry]:
+        return await self._call(self._store.interrupted)
+
+    async def close(self) -> None:
+        await self._call(self._store.close)
+        self._executor.shutdown(wait=True)
