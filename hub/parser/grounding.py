@@ -236,7 +236,7 @@ def reading_from_draft(draft: PlanDraft, text: str, index: CmdbIndex, korean: bo
         issue=issue,
         named=institution is not None or system is not None,
         raise_approval=draft.requires_approval,
-        question=draft.question if draft.needs_clarification and draft.question else None,
+        question=(draft.question or "").strip() or None if draft.needs_clarification else None,
     )
     if nodes and draft.infrastructure_layer is not None:
         # nodes named outrank the layer: the layer only says where the nodes are
