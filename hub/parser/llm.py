@@ -76,13 +76,15 @@ class BadAnswer(Exception):
     """The LLM answered, but not with something a plan can be made of."""
 
 
-def extract_json(content: str) -> Any:
+def extract_json(content: str) -> dict[str, Any]:
     """The first JSON object in `content`, even inside prose or a ``` fence."""
     text = content.strip()
     try:
-        return orjson.loads(text)
+        whole = orjson.loads(text)
     except orjson.JSONDecodeError:
-        pass
+        whole = None
+    if isinstance(whole, dict):
+        return whole
     decoder = json.JSONDecoder()
     position = text.find("{")
     while position != -1:
