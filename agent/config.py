@@ -171,6 +171,8 @@ def _yaml_path(source: YamlSource, loc: tuple[int | str, ...]) -> list[int | str
     missing last key (which is what the error is about)."""
     kept: list[int | str] = []
     for index, part in enumerate(loc):
+        if part == "[key]":  # pydantic's marker for an error in a mapping key itself
+            continue
         if index == len(loc) - 1 or _has(source, [*kept, part]):
             kept.append(part)
     return kept

@@ -42,7 +42,7 @@ def parse_hub_url(url: str) -> HubAddress:
     try:
         parts.port  # noqa: B018 (validates the port)
     except ValueError as exc:
-        raise UsageError(f"hub URL {url!r}: {exc}") from None
+        raise UsageError(f"hub URL {url!r}: bad port ({exc})") from None
     prefix = parts.path.rstrip("/")
     if prefix.endswith(AGENT_PATH):
         prefix = prefix[: -len(AGENT_PATH)]

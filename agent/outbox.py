@@ -74,7 +74,7 @@ class OutboxFile:
                 raise OutboxError(f"outbox {path} has schema version {version}; expected 1")
             self._db.executescript(SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise OutboxError(f"cannot open the outbox {path}: {exc}") from None
 
     def close(self) -> None:
