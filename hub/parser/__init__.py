@@ -7,9 +7,24 @@ LlmParser(index, ...).parse(text) -> Plan  an OpenAI-compatible LLM, grounded, w
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from hub.parser.builtin import MAX_COMMAND_CHARS, BuiltinParser, builtin_parser, parse_command
 from hub.parser.exceptions import CommandTooLong, ParseError
 from hub.parser.plan import ACTION_SEQUENCES, UNKNOWN, Plan, PlanDraft, approval_required
+
+if TYPE_CHECKING:
+    from hub.parser.llm import LlmParser, LlmSettings
+
+
+def __getattr__(name: str) -> Any:
+    # the LLM path loads the openai client, which a process with no LLM should not pay for
+    if name in ("LlmParser", "LlmSettings"):
+        from hub.parser import llm
+
+        return getattr(llm, name)
+    raise AttributeError(f"module 'hub.parser' has no attribute {name!r}")
+
 
 __all__ = [
     "ACTION_SEQUENCES",
@@ -17,6 +32,8 @@ __all__ = [
     "UNKNOWN",
     "BuiltinParser",
     "CommandTooLong",
+    "LlmParser",
+    "LlmSettings",
     "ParseError",
     "Plan",
     "PlanDraft",
