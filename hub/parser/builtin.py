@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Iterable
 
 from cmdb.document import CmdbDocument
-from cmdb.index import CmdbIndex
+from cmdb.index import CmdbIndex, normalize_name
 from hub.parser import lexicon
 from hub.parser.exceptions import CommandTooLong
 from hub.parser.grounding import Issue, Reading, plan_from_reading, system_label
@@ -68,6 +68,7 @@ _WORD_AFTER = re.compile(r"^[^A-Za-z\uac00-\ud7a3]*([A-Za-z']+)")
 _LEFTOVER = re.compile(r"[\uac00-\ud7a3]+|[A-Za-z][A-Za-z0-9'-]*")
 _NAME_KINDS = frozenset({"institution", "system", "node"})
 _PARTICLES = tuple(sorted(lexicon.PARTICLES, key=len, reverse=True))
+_ENDINGS = tuple(sorted((normalize_name(e) for e in lexicon.ENDINGS), key=len, reverse=True))
 #: a range in a command never spans more nodes than this ('1~3번')
 _MAX_RANGE = 50
 
@@ -323,10 +324,13 @@ def text_is_korean(text: str) -> bool:
     return _HANGUL.search(text) is not None
 
 
-def _strip_particle(word: str) -> str:
-    for particle in _PARTICLES:
-        if word.endswith(particle) and len(word) > len(particle) + 1:
-            return word[: -len(particle)]
+def _stem(word: str) -> str:
+    """A Korean word without the request ending and the particle it carries."""
+    for suffixes in (_ENDINGS, _PARTICLES):
+        for suffix in suffixes:
+            if word.endswith(suffix) and len(word) > len(suffix) + 1:
+                word = word[: -len(suffix)]
+                break
     return word
 
 
@@ -337,7 +341,7 @@ def _unknown_names(leftover: str) -> tuple[str | None, str | None]:
     previous: tuple[str, int] | None = None
     for match in _LEFTOVER.finditer(leftover):
         raw = match.group()
-        word = _strip_particle(raw) if raw[0] >= "\uac00" else raw.lower()
+        word = _stem(raw) if raw[0] >= "\uac00" else raw.lower()
         adjacent = previous is not None and not leftover[previous[1] : match.start()].strip()
         if institution is None and (
             word in lexicon.ENGLISH_INSTITUTION_WORDS

@@ -14,200 +14,67 @@ from types import MappingProxyType
 
 from hub.parser.plan import Intent, Layer
 
-INTENT_WORDS: Mapping[Intent, tuple[str, ...]] = MappingProxyType(
-    {
-        "RESTART": (
-            "재기동",
-            "재시작",
-            "리스타트",
-            "재구동",
-            "재가동",
-            "다시 시작",
-            "다시 띄워",
-            "껐다 켜",
-            "껐다가 켜",
-            "껏다 켜",
-            "끄고 켜",
-            "내렸다 올려",
-            "내렸다가 올려",
-            "내리고 올려",
-            "restart",
-            "restarts",
-            "restarting",
-            "bounce",
-        ),
-        "DEPLOY": (
-            "배포",
-            "반영",
-            "디플로이",
-            "deploy",
-            "deploys",
-            "deploying",
-            "deployment",
-            "roll out",
-            "rollout",
-        ),
-        "ROLLBACK": (
-            "롤백",
-            "원복",
-            "이전 버전",
-            "예전 버전",
-            "되돌려",
-            "되돌리",
-            "rollback",
-            "roll back",
-            "revert",
-            "previous version",
-        ),
-        "STATUS": (
-            "상태",
-            "살아있",
-            "살아 있",
-            "살았",
-            "죽었",
-            "정상",
-            "헬스체크",
-            "헬스 체크",
-            "헬스",
-            "점검",
-            "떠있",
-            "떠 있",
-            "status",
-            "health",
-            "healthy",
-            "healthcheck",
-            "alive",
-            "up and running",
-        ),
-        "DISK_CHECK": (
-            "디스크",
-            "용량",
-            "꽉 찼",
-            "꽉찼",
-            "가득 찼",
-            "남은 공간",
-            "파일시스템",
-            "스토리지",
-            "disk",
-            "disks",
-            "disk space",
-            "free space",
-            "storage",
-            "filesystem",
-            "df",
-        ),
-        "DB_LOCK_CHECK": (
-            "락",
-            "잠금",
-            "대기 쿼리",
-            "대기 세션",
-            "블로킹",
-            "블락킹",
-            "데드락",
-            "lock",
-            "locks",
-            "locked",
-            "locking",
-            "blocking",
-            "blocked",
-            "deadlock",
-            "deadlocks",
-            "waiting queries",
-        ),
-        "LOG_TAIL": ("로그", "log", "logs", "tail"),
-    }
-)
+# fmt: off
+INTENT_WORDS: Mapping[Intent, tuple[str, ...]] = MappingProxyType({
+    "RESTART": (
+        "재기동", "재시작", "리스타트", "재구동", "재가동", "재실행", "다시 시작", "다시 띄워",
+        "껐다 켜", "껐다가 켜", "껏다 켜", "끄고 켜", "내렸다 올려", "내렸다가 올려",
+        "내리고 올려", "restart", "restarts", "restarting", "bounce",
+    ),
+    "DEPLOY": (
+        "배포", "반영", "디플로이", "deploy", "deploys", "deploying", "deployment", "roll out",
+        "rollout",
+    ),
+    "ROLLBACK": (
+        "롤백", "원복", "이전 버전", "예전 버전", "되돌려", "되돌리", "rollback", "roll back",
+        "revert", "previous version",
+    ),
+    "STATUS": (
+        "상태", "살아있", "살아 있", "살았", "죽었", "정상", "헬스체크", "헬스 체크", "헬스",
+        "점검", "떠있", "떠 있", "status", "health", "healthy", "healthcheck", "alive",
+        "up and running",
+    ),
+    "DISK_CHECK": (
+        "디스크", "용량", "꽉 찼", "가득 찼", "남은 공간", "파일시스템", "스토리지", "disk",
+        "disks", "disk space", "free space", "storage", "filesystem", "df",
+    ),
+    "DB_LOCK_CHECK": (
+        "락", "잠금", "잠김", "잠겨", "대기 쿼리", "대기 세션", "블로킹", "블락킹", "데드락",
+        "lock", "locks", "locked", "locking", "blocking", "blocked", "deadlock", "deadlocks",
+        "waiting queries",
+    ),
+    "LOG_TAIL": ("로그", "log", "logs", "tail"),
+})
 
 #: when a text says several intents, the first of these wins ('로그가 쌓였는데 디스크 확인')
 INTENT_PRIORITY: tuple[Intent, ...] = (
-    "ROLLBACK",
-    "DEPLOY",
-    "RESTART",
-    "DB_LOCK_CHECK",
-    "DISK_CHECK",
-    "LOG_TAIL",
-    "STATUS",
+    "ROLLBACK", "DEPLOY", "RESTART", "DB_LOCK_CHECK", "DISK_CHECK", "LOG_TAIL", "STATUS",
 )
 
 #: words that contain an intent word but mean something else
 IGNORED_WORDS: tuple[str, ...] = (
-    "로그인",
-    "로그아웃",
-    "블로그",
-    "카탈로그",
-    "프로그",
-    "다이얼로그",
-    "연락",
-    "하락",
-    "단락",
-    "추락",
-    "정상회담",
-    "login",
-    "logout",
-    "logon",
-    "blog",
-    "catalog",
+    "로그인", "로그아웃", "블로그", "카탈로그", "프로그", "다이얼로그", "아날로그", "프롤로그",
+    "에필로그", "연락", "허락", "오락", "하락", "단락", "추락", "헬스장", "login", "logout",
+    "logon", "blog", "catalog",
 )
 
 #: a change the text says not to make is no command at all
 NEGATION_WORDS: tuple[str, ...] = (
-    "하지 마",
-    "하지마",
-    "하지 말",
-    "말아 줘",
-    "말아줘",
-    "don't",
-    "dont",
-    "do not",
-    "never",
+    "하지 마", "하지 말", "말아 줘", "don't", "dont", "do not", "never",
 )
 
-LAYER_WORDS: Mapping[Layer, tuple[str, ...]] = MappingProxyType(
-    {
-        "WAS": (
-            "was",
-            "와스",
-            "앱서버",
-            "앱 서버",
-            "ap서버",
-            "ap 서버",
-            "app서버",
-            "app 서버",
-            "was서버",
-            "was 서버",
-            "애플리케이션 서버",
-            "어플리케이션 서버",
-            "app server",
-            "app servers",
-            "appserver",
-            "application server",
-            "application servers",
-        ),
-        "WEB": (
-            "web",
-            "웹",
-            "웹서버",
-            "웹 서버",
-            "web서버",
-            "web server",
-            "web servers",
-            "webserver",
-            "webservers",
-        ),
-        "DB": (
-            "db",
-            "디비",
-            "데이터베이스",
-            "db서버",
-            "디비서버",
-            "database",
-            "databases",
-            "db server",
-            "db servers",
-            "dbms",
-        ),
-    }
-)
+LAYER_WORDS: Mapping[Layer, tuple[str, ...]] = MappingProxyType({
+    "WAS": (
+        "was", "와스", "앱서버", "ap 서버", "app 서버", "was 서버", "애플리케이션 서버",
+        "어플리케이션 서버", "app server", "app servers", "application server",
+        "application servers",
+    ),
+    "WEB": ("web", "웹", "웹서버", "web 서버", "web server", "web servers", "webservers"),
+    "DB": (
+        "db", "디비", "데이터베이스", "db 서버", "디비서버", "database", "databases",
+        "db servers", "dbms",
+    ),
+})
 
 #: layer words written straight before a node number: 'was02', 'web-1', 'db#2'
 COMPACT_LAYER_WORDS: Mapping[str, Layer] = MappingProxyType(
@@ -215,66 +82,20 @@ COMPACT_LAYER_WORDS: Mapping[str, Layer] = MappingProxyType(
 )
 
 #: the English verb 'was' next to these words is no layer ('what was the status')
-WAS_VERB_BEFORE: frozenset[str] = frozenset(
-    {
-        "it",
-        "what",
-        "that",
-        "this",
-        "there",
-        "which",
-        "who",
-        "he",
-        "she",
-        "i",
-        "everything",
-        "nothing",
-        "something",
-        "when",
-        "where",
-        "why",
-        "how",
-        "server",
-        "service",
-    }
-)
-WAS_VERB_AFTER: frozenset[str] = frozenset(
-    {
-        "not",
-        "down",
-        "up",
-        "restarted",
-        "deployed",
-        "rolled",
-        "it",
-        "there",
-        "the",
-        "a",
-        "fine",
-        "ok",
-        "slow",
-        "broken",
-        "working",
-        "running",
-        "successful",
-    }
-)
+WAS_VERB_BEFORE: frozenset[str] = frozenset({
+    "everything", "he", "how", "i", "it", "nothing", "server", "service", "she", "something",
+    "that", "there", "this", "what", "when", "where", "which", "who", "why",
+})
+WAS_VERB_AFTER: frozenset[str] = frozenset({
+    "a", "broken", "deployed", "down", "fine", "it", "not", "ok", "restarted", "rolled",
+    "running", "slow", "successful", "the", "there", "up", "working",
+})
 
 #: what follows a node number: '2번', '3호기', '2번째'
 NUMBER_COUNTERS: tuple[str, ...] = ("번째", "번", "호기", "호")
 #: what joins node numbers into a list: '1번이랑 2번', '1, 2번', '1~3번' (a range)
 NUMBER_JOINERS: tuple[str, ...] = (
-    "이랑",
-    "랑",
-    "하고",
-    "과",
-    "와",
-    "및",
-    "또는",
-    "and",
-    "or",
-    "&",
-    ",",
+    "이랑", "랑", "하고", "과", "와", "및", "또는", "and", "or", "&", ",",
 )
 NUMBER_RANGES: tuple[str, ...] = ("~", "-", "to")
 #: words before a bare node number: 'node 2', 'server #3'
@@ -285,123 +106,48 @@ NATIVE_ORDINALS: Mapping[str, int] = MappingProxyType(
     {"첫": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9}
 )
 
-#: endings a Korean noun carries in a sentence, longest first when stripped
+#: endings a Korean noun carries in a sentence, stripped (longest first) from leftover words
 PARTICLES: tuple[str, ...] = (
-    "에서는",
-    "에서",
-    "으로",
-    "에게",
-    "한테",
-    "이랑",
-    "까지",
-    "부터",
-    "처럼",
-    "만",
-    "의",
-    "은",
-    "는",
-    "이",
-    "가",
-    "을",
-    "를",
-    "에",
-    "로",
-    "랑",
-    "도",
-    "과",
-    "와",
+    "에서는", "에서", "으로", "에게", "한테", "이랑", "까지", "부터", "처럼", "만", "의", "은",
+    "는", "이", "가", "을", "를", "에", "로", "랑", "도", "과", "와",
 )
-#: request endings and softeners that carry no meaning for a plan
+#: request endings and softeners, stripped from leftover words like particles ('인사시스템좀')
 ENDINGS: tuple[str, ...] = (
-    "부탁드립니다",
-    "부탁드려요",
-    "부탁해요",
-    "부탁해",
-    "해 주세요",
-    "해주세요",
-    "해 줘",
-    "해줘",
-    "주세요",
+    "부탁드립니다", "부탁드려요", "부탁해요", "부탁해", "해 주세요", "해 줘", "주세요", "해요",
     "좀",
-    "please",
-    "pls",
-    "plz",
 )
 
 #: a leftover Korean word with one of these endings names an institution the CMDB lacks
 INSTITUTION_ENDINGS: tuple[str, ...] = (
-    "부",
-    "청",
-    "처",
-    "위원회",
-    "공단",
-    "공사",
-    "재단",
-    "병원",
-    "대학교",
-    "대학",
-    "시청",
-    "구청",
-    "군청",
-    "도청",
-    "연구원",
-    "진흥원",
-    "정보원",
+    "부", "청", "처", "위원회", "공단", "공사", "재단", "병원", "대학교", "대학", "시청",
+    "구청", "군청", "도청", "연구원", "진흥원", "정보원",
 )
 #: common words that end like an institution but are none
-NOT_INSTITUTIONS: tuple[str, ...] = ("요청", "신청", "전부", "일부", "여부", "내부", "외부", "세부")
-ENGLISH_INSTITUTION_WORDS: frozenset[str] = frozenset(
-    {
-        "ministry",
-        "department",
-        "agency",
-        "university",
-        "hospital",
-        "county",
-        "province",
-        "municipality",
-        "bureau",
-        "administration",
-        "commission",
-    }
+NOT_INSTITUTIONS: tuple[str, ...] = (
+    "요청", "신청", "전부", "일부", "여부", "내부", "외부", "세부",
 )
+ENGLISH_INSTITUTION_WORDS: frozenset[str] = frozenset({
+    "administration", "agency", "bureau", "commission", "county", "department", "hospital",
+    "ministry", "municipality", "province", "university",
+})
 #: a leftover word with one of these endings names a system the CMDB lacks
 SYSTEM_ENDINGS: tuple[str, ...] = ("시스템", "포털", "플랫폼")
 ENGLISH_SYSTEM_WORDS: frozenset[str] = frozenset({"system", "portal", "platform"})
 #: words before 'system' that do not name one ('the system', 'all systems')
-NOT_SYSTEM_NAMES: frozenset[str] = frozenset(
-    {
-        "the",
-        "a",
-        "an",
-        "this",
-        "that",
-        "our",
-        "my",
-        "your",
-        "its",
-        "whole",
-        "entire",
-        "all",
-        "every",
-        "each",
-        "of",
-        "on",
-        "in",
-        "for",
-        "to",
-        "at",
-        "and",
-        "전체",
-        "모든",
-        "해당",
-        "이",
-        "그",
-        "저",
-        "우리",
-        "각",
-    }
+NOT_SYSTEM_NAMES: frozenset[str] = frozenset({
+    "a", "all", "an", "and", "at", "each", "entire", "every", "for", "in", "its", "my", "of",
+    "on", "our", "that", "the", "this", "to", "whole", "your", "각", "그", "모든", "우리", "이",
+    "저", "전체", "해당",
+})
+
+#: file name extensions of what gets deployed: a word ending in one is an artifact
+ARTIFACT_EXTENSIONS: tuple[str, ...] = (
+    "war", "jar", "ear", "zip", "tar.gz", "tar.bz2", "tar.xz", "tgz", "tar", "gz", "bz2", "xz",
+    "7z", "rpm", "deb", "whl", "sql", "sh", "py", "js", "css", "html", "htm", "json", "xml",
+    "yaml", "yml", "properties", "conf", "cfg", "ini", "class", "so", "bin", "img", "apk", "msi",
+    "exe", "dll", "nupkg",
 )
+# fmt: on
 
 #: how a question asks which servers an intent should act on, (Korean, English)
 TARGET_QUESTIONS: Mapping[Intent, tuple[str, str]] = MappingProxyType(
@@ -480,48 +226,4 @@ QUESTIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
             "Which file should I deploy? Name it (e.g. app-1.2.3.war).",
         ),
     }
-)
-
-#: file name extensions of what gets deployed: a word ending in one is an artifact
-ARTIFACT_EXTENSIONS: tuple[str, ...] = (
-    "war",
-    "jar",
-    "ear",
-    "zip",
-    "tar.gz",
-    "tar.bz2",
-    "tar.xz",
-    "tgz",
-    "tar",
-    "gz",
-    "bz2",
-    "xz",
-    "7z",
-    "rpm",
-    "deb",
-    "whl",
-    "sql",
-    "sh",
-    "py",
-    "js",
-    "css",
-    "html",
-    "htm",
-    "json",
-    "xml",
-    "yaml",
-    "yml",
-    "properties",
-    "conf",
-    "cfg",
-    "ini",
-    "class",
-    "so",
-    "bin",
-    "img",
-    "apk",
-    "msi",
-    "exe",
-    "dll",
-    "nupkg",
 )
