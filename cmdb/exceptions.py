@@ -1,9 +1,9 @@
 """Errors raised by the cmdb package.
 
-    CmdbError               something the operator asked of the CMDB cannot be done
-    ├── NotFound            an unknown user, agent, room, institution, system or node
-    ├── AlreadyExists       creating what is already there
-    └── CmdbFileError       a CMDB YAML file is refused; carries the line and the reason
+CmdbError               something the operator asked of the CMDB cannot be done
+├── NotFound            an unknown user, agent, room, institution, system or node
+├── AlreadyExists       creating what is already there
+└── CmdbFileError       a CMDB YAML file is refused; carries the line and the reason
 """
 
 from __future__ import annotations

@@ -187,10 +187,13 @@ class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_events"
 
     id: int | None = Field(default=None, primary_key=True)
+    #: position in the chain, covered by the hash: a reordered entry no longer verifies
+    seq: int = Field(unique=True)
     at: datetime = Field(default_factory=utcnow)
     actor: str = Field(max_length=128)
     kind: str = Field(max_length=32)
     task_id: str | None = Field(default=None, max_length=64, index=True)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
-    prev_hash: str = Field(max_length=64)
+    #: unique: two writers racing for the same predecessor cannot fork the chain
+    prev_hash: str = Field(max_length=64, unique=True)
     hash: str = Field(max_length=64, unique=True)

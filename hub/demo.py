@@ -7,6 +7,7 @@ tokens (the old ones stop working).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -81,10 +82,8 @@ async def _prepare(settings: Settings) -> dict[str, str]:
             tokens[AGENT_ID] = await accounts.rotate_token(session, "agent", AGENT_ID)
         for room_id, name in ROOMS.items():
             async with sessions() as session:
-                try:
+                with contextlib.suppress(AlreadyExists):
                     await accounts.add_room(session, room_id, name, ROOM_SCOPES.get(room_id))
-                except AlreadyExists:
-                    pass
         return tokens
     finally:
         await engine.dispose()

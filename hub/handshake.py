@@ -7,6 +7,7 @@ closes 4403; anything else that is not a valid token closes 4401.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -27,7 +28,8 @@ def bearer_token(websocket: WebSocket) -> str | None:
 
 async def _first_frame_token(websocket: WebSocket, timeout: float) -> str | None:
     try:
-        message = await asyncio.wait_for(websocket.receive(), timeout)
+        async with asyncio.timeout(timeout):
+            message = await websocket.receive()
     except (TimeoutError, WebSocketDisconnect):
         return None
     text = message.get("text")
@@ -62,7 +64,5 @@ async def authenticate(websocket: WebSocket, state: HubState, kind: str) -> Iden
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    try:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         await websocket.close(code, reason)
-    except (RuntimeError, WebSocketDisconnect):
-        pass
