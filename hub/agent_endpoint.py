@@ -85,9 +85,7 @@ class AgentSession:
         self.link.actions = list(msg.actions)
         self.link.nodes = list(msg.nodes)
         await self._seen()
-        self.link.conn.send(
-            encode(Welcome(agent_id=self.agent_id, server_version=SERVER_VERSION))
-        )
+        self.link.conn.send(encode(Welcome(agent_id=self.agent_id, server_version=SERVER_VERSION)))
         self.link.ready = True
         log.info("agent %s online (%d nodes)", self.agent_id, len(msg.nodes))
         await self.state.tasks.redeliver(self.agent_id)

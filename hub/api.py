@@ -6,9 +6,9 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from sqlmodel import col, select
 
 from cmdb.accounts import Identity, identify, may_join
 from cmdb.message_log import MAX_PAGE, replay

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from cmdb.accounts import Identity
-from cmdb.inventory import nodes_by_code, nodes_in_scope
 from cmdb.grants import parse_scope
+from cmdb.inventory import nodes_by_code, nodes_in_scope
 from cmdb.tables import ButtonRecord, Room
 from hub.authorization import require_command
 from hub.buttons import claim, create_button, lookup

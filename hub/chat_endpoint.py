@@ -89,7 +89,9 @@ class ChatSession:
         async with self.state.sessions() as session:
             room = await session.get(Room, room_id)
         if room is None:
-            raise UnknownRoom(pick(self.lang, f"방 {room_id}이(가) 없습니다.", f"No room {room_id}."))
+            raise UnknownRoom(
+                pick(self.lang, f"방 {room_id}이(가) 없습니다.", f"No room {room_id}.")
+            )
         return room
 
     async def on_join(self, msg: Message) -> None:

@@ -145,4 +145,3 @@ class Connection:
                     on_binary()
         except WebSocketDisconnect:
             return
-

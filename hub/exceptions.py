@@ -1,14 +1,14 @@
 """Errors raised by the hub.
 
-    HubError                 a request the hub refuses; becomes an ERROR frame with its code
-    ├── Forbidden            identity or scope does not allow it          FORBIDDEN
-    ├── UnknownRoom          no such room                                 UNKNOWN_ROOM
-    ├── NotInRoom            the socket has not joined the room           NOT_IN_ROOM
-    ├── UnknownAction        no such button (or not of this room)         UNKNOWN_ACTION
-    ├── ActionExpired        the button has expired or was already used   ACTION_EXPIRED
-    ├── AgentOffline         the agent that must run it is not connected  AGENT_OFFLINE
-    └── NotUnderstood        the bot could not make a command of it       NOT_UNDERSTOOD
-    IllegalTransition        a task state change the state machine forbids (a bug, not input)
+HubError                 a request the hub refuses; becomes an ERROR frame with its code
+├── Forbidden            identity or scope does not allow it          FORBIDDEN
+├── UnknownRoom          no such room                                 UNKNOWN_ROOM
+├── NotInRoom            the socket has not joined the room           NOT_IN_ROOM
+├── UnknownAction        no such button (or not of this room)         UNKNOWN_ACTION
+├── ActionExpired        the button has expired or was already used   ACTION_EXPIRED
+├── AgentOffline         the agent that must run it is not connected  AGENT_OFFLINE
+└── NotUnderstood        the bot could not make a command of it       NOT_UNDERSTOOD
+IllegalTransition        a task state change the state machine forbids (a bug, not input)
 """
 
 from __future__ import annotations

@@ -11,7 +11,9 @@ from hub.app import create_app
 from hub.settings import Settings
 
 
-def build_config(settings: Settings, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
+def build_config(
+    settings: Settings, host: str, port: int, log_level: str = "info"
+) -> uvicorn.Config:
     return uvicorn.Config(
         create_app(settings),
         host=host,

@@ -12,8 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cmdb.database import create_engine, session_factory, upgrade
 from hub.agent_links import AgentLinks
-from hub.rooms import RoomMembers
 from hub.room_writer import RoomWriter
+from hub.rooms import RoomMembers
 from hub.settings import Settings
 from protocol import Message
 from protocol.signing import (

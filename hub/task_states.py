@@ -1,10 +1,10 @@
 """The task lifecycle: every allowed transition in one table (h11's _state.py is the model).
 
-    QUEUED ──► PENDING_APPROVAL ──► APPROVED ──► DISPATCHED ──► RUNNING ──► SUCCEEDED
-       │             │  │                │  ▲          │  │         │  └────► FAILED
-       │             │  └► REJECTED      │  └──────────┘  │         ├──────► TIMED_OUT
-       │             └───► EXPIRED       │ (redelivery)   │         └──────► CANCELLED
-       └──────────────────────────────────► DISPATCHED    └► SUCCEEDED/FAILED/TIMED_OUT/CANCELLED
+QUEUED ──► PENDING_APPROVAL ──► APPROVED ──► DISPATCHED ──► RUNNING ──► SUCCEEDED
+   │             │  │                │  ▲          │  │         │  └────► FAILED
+   │             │  └► REJECTED      │  └──────────┘  │         ├──────► TIMED_OUT
+   │             └───► EXPIRED       │ (redelivery)   │         └──────► CANCELLED
+   └──────────────────────────────────► DISPATCHED    └► SUCCEEDED/FAILED/TIMED_OUT/CANCELLED
 """
 
 from __future__ import annotations

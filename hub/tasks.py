@@ -285,14 +285,18 @@ class TaskService:
             )
         for task in stale:
             if task.status in _WAITING:
-                new, why = TaskState.FAILED, pick(
-                    task.lang,
-                    f"에이전트 {task.agent_id}가 제한 시간 안에 연결되지 않았습니다",
-                    f"agent {task.agent_id} did not connect in time",
+                new, why = (
+                    TaskState.FAILED,
+                    pick(
+                        task.lang,
+                        f"에이전트 {task.agent_id}가 제한 시간 안에 연결되지 않았습니다",
+                        f"agent {task.agent_id} did not connect in time",
+                    ),
                 )
             else:
-                new, why = TaskState.TIMED_OUT, pick(
-                    task.lang, "작업 제한 시간이 지났습니다", "the task passed its deadline"
+                new, why = (
+                    TaskState.TIMED_OUT,
+                    pick(task.lang, "작업 제한 시간이 지났습니다", "the task passed its deadline"),
                 )
             try:
                 task = await self.transition(task.id, new, why)

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-
 from harness import Database, HubProcess
 
 PG_ADMIN_DSN = os.environ.get("GUARDIA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

@@ -188,9 +188,7 @@ class ChatClient:
         self.seen.append(frame)
         return frame
 
-    async def expect(
-        self, msg_type: str, timeout: float = 10.0, **match: Any
-    ) -> dict[str, Any]:
+    async def expect(self, msg_type: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
         """The next frame of this type whose fields equal `match` (others are kept in seen)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -211,13 +209,9 @@ class ChatClient:
 
 
 @contextlib.asynccontextmanager
-async def chat_client(
-    hub: HubProcess, token: str | None, **kw: Any
-) -> AsyncIterator[ChatClient]:
+async def chat_client(hub: HubProcess, token: str | None, **kw: Any) -> AsyncIterator[ChatClient]:
     headers = {"Authorization": f"Bearer {token}"} if token else None
-    async with websockets.connect(
-        hub.ws + "/ws/chat", additional_headers=headers, **kw
-    ) as ws:
+    async with websockets.connect(hub.ws + "/ws/chat", additional_headers=headers, **kw) as ws:
         client = ChatClient(ws)
         if token:
             await client.expect("HELLO")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from harness import BIN, Database, HubProcess, chat_client
 
 EVAL_CMDB = Path(__file__).resolve().parents[2] / "shared" / "eval" / "cmdb.yaml"
@@ -31,7 +30,11 @@ agents:
 def guardia(db: Database, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GUARDIA_DATABASE_URL": db.url}
     return subprocess.run(
-        [str(BIN / "guardia"), *args], env=env, capture_output=True, text=True, input=stdin,
+        [str(BIN / "guardia"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        input=stdin,
         timeout=60,
     )
 

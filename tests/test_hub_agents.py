@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from harness import AgentProcess, Database, HubProcess, chat_client
 
 from cmdb import accounts
-from harness import AgentProcess, Database, HubProcess, chat_client
 
 CMDB = """\
 institutions:

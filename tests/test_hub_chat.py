@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 import websockets
-
 from harness import HubProcess, chat_client
 
 
@@ -89,8 +88,10 @@ async def test_bad_json_gets_an_error_and_the_connection_stays_open(hub: HubProc
         ('{"msg_type": "JOIN", "room_id": 5, "message_id": "m1"}', "BAD_FRAME"),
         ('{"msg_type": "CHAT", "room_id": "ops", "message_id": "m2"}', "BAD_FRAME"),
         ('{"msg_type": "JOIN", "room_id": "nowhere", "message_id": "m3"}', "UNKNOWN_ROOM"),
-        ('{"msg_type": "CHAT", "room_id": "ops", "content": "x", "message_id": "m4"}',
-         "NOT_IN_ROOM"),
+        (
+            '{"msg_type": "CHAT", "room_id": "ops", "content": "x", "message_id": "m4"}',
+            "NOT_IN_ROOM",
+        ),
     ],
 )
 async def test_bad_frames_get_their_error_code(hub: HubProcess, frame: str, code: str) -> None:
@@ -144,7 +145,9 @@ async def test_two_members_see_the_same_messages_in_the_same_seq_order(hub: HubP
         seen_a, seen_b = await asyncio.gather(collect(a), collect(b))
     assert seen_a == seen_b
     assert [s for s, _ in seen_a] == list(range(1, 41))
-    assert sorted(c for _, c in seen_a) == sorted([f"a-{i}" for i in range(20)] + [f"b-{i}" for i in range(20)])
+    assert sorted(c for _, c in seen_a) == sorted(
+        [f"a-{i}" for i in range(20)] + [f"b-{i}" for i in range(20)]
+    )
 
 
 async def test_health_reports_ok(hub: HubProcess) -> None:

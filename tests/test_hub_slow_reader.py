@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import websockets
-
 from harness import Database, HubProcess, chat_client
 
 MEMBERS = 50
@@ -75,4 +74,3 @@ async def test_slow_reader_is_dropped_and_the_other_49_keep_receiving(
         assert "send queue full" in hub.log()
     finally:
         hub.stop()
-
