@@ -17,12 +17,13 @@ import weakref
 from collections.abc import Iterable
 
 from cmdb.document import CmdbDocument
-from cmdb.index import CmdbIndex, normalize_name
+from cmdb.index import CmdbIndex
 from hub.parser import lexicon
 from hub.parser.exceptions import CommandTooLong
-from hub.parser.grounding import Issue, Reading, plan_from_reading, system_label
+from hub.parser.grounding import Reading, plan_from_reading
 from hub.parser.matcher import Mention, TermMatcher
-from hub.parser.plan import CHANGE_INTENTS, Intent, Layer, Plan
+from hub.parser.names import NameResolver
+from hub.parser.plan import CHANGE_INTENTS, LAYERS, Intent, Layer, Plan
 
 #: longer than any command a person types into a chat
 MAX_COMMAND_CHARS = 2000
@@ -47,7 +48,8 @@ _COMPACT = re.compile(
     rf"(?<![A-Za-z0-9_.-])({_COMPACT_WORDS})[-_#]?(\d{{1,3}})(?![A-Za-z0-9_.-])", re.IGNORECASE
 )
 _JOIN = "|".join(re.escape(w) for w in (*lexicon.NUMBER_JOINERS, *lexicon.NUMBER_RANGES))
-_NUMBER_LIST = rf"\d{{1,3}}(?:\s*(?:{_JOIN})\s*\d{{1,3}})*"
+# bounded, so that a text of many numbers stays linear to scan
+_NUMBER_LIST = rf"\d{{1,3}}(?:\s*(?:{_JOIN})\s*\d{{1,3}}){{0,{lexicon.MAX_LISTED_NUMBERS}}}"
 _COUNTERS = "|".join(lexicon.NUMBER_COUNTERS)
 _COUNTED = re.compile(rf"(?<![\d.])({_NUMBER_LIST})\s*(?:{_COUNTERS})", re.IGNORECASE)
 _NATIVE = re.compile(rf"({'|'.join(lexicon.NATIVE_ORDINALS)})\s*번\s*째")
@@ -65,10 +67,8 @@ _RANGE = re.compile(
 _DIGITS = re.compile(r"\d{1,3}")
 _WORD_BEFORE = re.compile(r"([A-Za-z']+)[^A-Za-z\uac00-\ud7a3]*$")
 _WORD_AFTER = re.compile(r"^[^A-Za-z\uac00-\ud7a3]*([A-Za-z']+)")
-_LEFTOVER = re.compile(r"[\uac00-\ud7a3]+|[A-Za-z][A-Za-z0-9'-]*")
 _NAME_KINDS = frozenset({"institution", "system", "node"})
-_PARTICLES = tuple(sorted(lexicon.PARTICLES, key=len, reverse=True))
-_ENDINGS = tuple(sorted((normalize_name(e) for e in lexicon.ENDINGS), key=len, reverse=True))
+_LAYER_NAMES: dict[str, Layer] = {layer: layer for layer in LAYERS}
 #: a range in a command never spans more nodes than this ('1~3번')
 _MAX_RANGE = 50
 
@@ -105,6 +105,7 @@ class BuiltinParser:
         terms.extend((word, "ignore", "") for word in lexicon.IGNORED_WORDS)
         terms.extend((word, "negation", "") for word in lexicon.NEGATION_WORDS)
         self._matcher = TermMatcher(terms)
+        self._names = NameResolver(index)
 
     def parse(self, text: str) -> Plan:
         """The plan for one command; raises `CommandTooLong` for an over-long text."""
@@ -115,6 +116,8 @@ class BuiltinParser:
         if len(text) > MAX_COMMAND_CHARS:
             raise CommandTooLong(len(text), MAX_COMMAND_CHARS)
         text = unicodedata.normalize("NFKC", _ADDRESS.sub("", text, count=1))
+        if len(text) > MAX_COMMAND_CHARS:  # compatibility characters can expand ('ﷺ')
+            raise CommandTooLong(len(text), MAX_COMMAND_CHARS)
         korean = text_is_korean(text)
         artifacts = list(_ARTIFACT.finditer(text))
         masked = _blank(text, (m.span() for m in artifacts))
@@ -126,14 +129,22 @@ class BuiltinParser:
         numbers, number_spans = self._node_numbers(numbered, layers)
         intent = self._intent(mentions)
         leftover = _blank(numbered, [*((m.start, m.end) for m in mentions), *number_spans])
-        reading = Reading(
+        naming = self._names.resolve(mentions, [code for code, _ in unknown_nodes], leftover)
+        # layers named, including those written into a node number ('was02')
+        named_layers = [layer for _, layer in layers] + [layer for layer, _ in numbers if layer]
+        return Reading(
             intent=intent,
             korean=korean,
-            layers=tuple(dict.fromkeys(layer for _, layer in layers)),
+            institution=naming.institution,
+            system=naming.system,
+            layers=tuple(dict.fromkeys(named_layers)),
+            nodes=naming.nodes,
             numbers=tuple(dict.fromkeys(numbers)),
             artifacts=tuple(dict.fromkeys(m.group() for m in artifacts)),
+            issue=naming.issue,
+            named=naming.named,
+            extra_choices=naming.choices,
         )
-        return self._ground_names(reading, mentions, unknown_nodes, leftover)
 
     def _unknown_codes(
         self, text: str, mentions: list[Mention]
@@ -167,7 +178,7 @@ class BuiltinParser:
                     after and after[1].lower() in lexicon.WAS_VERB_AFTER
                 ):
                     continue  # the English verb, not the layer
-            layers.append((mention.end, mention.value))  # type: ignore[arg-type]
+            layers.append((mention.end, _LAYER_NAMES[mention.value]))
         return layers
 
     @staticmethod
@@ -207,163 +218,10 @@ class BuiltinParser:
             return "UNKNOWN"  # '재기동하지 마세요'
         return intent
 
-    def _ground_names(
-        self,
-        reading: Reading,
-        mentions: list[Mention],
-        unknown_nodes: list[tuple[str, tuple[int, int]]],
-        leftover: str,
-    ) -> Reading:
-        """Which institution and system the names point to, or why that is unclear."""
-        index = self.index
-        institutions = list(dict.fromkeys(m.value for m in mentions if m.kind == "institution"))
-        by_name: dict[tuple[int, int], list[str]] = {}
-        nodes: dict[tuple[int, int], list[str]] = {}
-        for mention in mentions:
-            if mention.kind == "system":
-                by_name.setdefault((mention.start, mention.end), []).append(mention.value)
-            elif mention.kind == "node":
-                nodes.setdefault((mention.start, mention.end), []).append(mention.value)
-        named = bool(institutions or by_name or nodes)
-        extra_institution, extra_system = _unknown_names(leftover)
-        issue: Issue | None = None
-        choices: tuple[str, ...] = ()
-        conflict = ""
-        chosen: dict[str, None] = {}
-        node_codes: list[str] = []
-        for candidates in nodes.values():
-            if len(candidates) == 1:
-                node_codes.append(candidates[0])
-        for candidates in nodes.values():
-            if len(candidates) > 1:  # one host in several networks: narrow by what is named
-                narrowed = [c for c in candidates if self._node_fits(c, institutions, by_name)]
-                if len(narrowed) == 1:
-                    node_codes.append(narrowed[0])
-                else:
-                    issue = issue or Issue("unknown_node", ", ".join(candidates))
-        node_systems = {entry.code for c in node_codes if (entry := index.system_of(c))}
-        for candidates in by_name.values():
-            if institutions:
-                inside = [c for c in candidates if self._institution_of(c) in institutions]
-                if not inside:
-                    conflict = conflict or self._name(candidates[0])
-                    continue
-                candidates = inside
-            if len(candidates) > 1 and node_systems:
-                candidates = [c for c in candidates if c in node_systems] or candidates
-            if len(candidates) > 1:
-                issue = issue or Issue("ambiguous_system", self._name(candidates[0]))
-                choices = tuple(self._label(c) for c in candidates)
-                continue
-            chosen[candidates[0]] = None
-        chosen.update(dict.fromkeys(node_systems))
-        system: str | None = None
-        if extra_institution and not institutions:
-            issue = Issue("unknown_institution", extra_institution)
-        elif unknown_nodes:
-            issue = issue or Issue("unknown_node", ", ".join(code for code, _ in unknown_nodes))
-        if len(chosen) > 1:
-            issue = issue or Issue("several_systems")
-            choices = choices or tuple(self._label(code) for code in chosen)
-        elif len(chosen) == 1:
-            system = next(iter(chosen))
-            owner = self._institution_of(system)
-            if institutions and owner not in institutions:
-                issue = issue or Issue("conflict", self._name(system))
-                system = None
-        elif conflict:
-            issue = issue or Issue("conflict", conflict)
-        elif extra_system:
-            issue = issue or Issue("unknown_system", f"'{extra_system}'")
-        institution = institutions[0] if institutions else None
-        if system is not None:
-            institution = self._institution_of(system)
-        if issue is not None and issue.kind in ("unknown_institution", "conflict"):
-            system = None
-            institution = institutions[0] if issue.kind == "conflict" else None
-        return Reading(
-            intent=reading.intent,
-            korean=reading.korean,
-            institution=institution,
-            system=system,
-            layers=reading.layers,
-            nodes=tuple(dict.fromkeys(node_codes)) if system else (),
-            numbers=reading.numbers,
-            artifacts=reading.artifacts,
-            issue=issue,
-            named=named or bool(extra_institution or extra_system),
-            extra_choices=choices,
-        )
-
-    def _institution_of(self, system: str) -> str | None:
-        entry = self.index.system(system)
-        return entry.institution_code if entry else None
-
-    def _name(self, system: str) -> str:
-        entry = self.index.system(system)
-        return entry.name if entry else system
-
-    def _label(self, system: str) -> str:
-        entry = self.index.system(system)
-        return f"{entry.institution.name} {system_label(entry)}" if entry else system
-
-    def _node_fits(
-        self, asset_code: str, institutions: list[str], systems: dict[tuple[int, int], list[str]]
-    ) -> bool:
-        entry = self.index.system_of(asset_code)
-        if entry is None:
-            return False
-        named_systems = {code for codes in systems.values() for code in codes}
-        if named_systems:
-            return entry.code in named_systems
-        return not institutions or entry.institution_code in institutions
-
 
 def text_is_korean(text: str) -> bool:
     """Whether questions back should be in Korean: the text has Hangul."""
     return _HANGUL.search(text) is not None
-
-
-def _stem(word: str) -> str:
-    """A Korean word without the request ending and the particle it carries."""
-    for suffixes in (_ENDINGS, _PARTICLES):
-        for suffix in suffixes:
-            if word.endswith(suffix) and len(word) > len(suffix) + 1:
-                word = word[: -len(suffix)]
-                break
-    return word
-
-
-def _unknown_names(leftover: str) -> tuple[str | None, str | None]:
-    """Words left over that look like an institution or a system the CMDB does not have."""
-    institution: str | None = None
-    system: str | None = None
-    previous: tuple[str, int] | None = None
-    for match in _LEFTOVER.finditer(leftover):
-        raw = match.group()
-        word = _stem(raw) if raw[0] >= "\uac00" else raw.lower()
-        adjacent = previous is not None and not leftover[previous[1] : match.start()].strip()
-        if institution is None and (
-            word in lexicon.ENGLISH_INSTITUTION_WORDS
-            or (
-                len(word) >= 3
-                and word.endswith(lexicon.INSTITUTION_ENDINGS)
-                and not word.endswith(lexicon.NOT_INSTITUTIONS)
-            )
-        ):
-            institution = raw if word in lexicon.ENGLISH_INSTITUTION_WORDS else word
-        if system is None:
-            if word.endswith(lexicon.SYSTEM_ENDINGS) and word not in lexicon.SYSTEM_ENDINGS:
-                system = word
-            elif (
-                (word in lexicon.SYSTEM_ENDINGS or word.rstrip("s") in lexicon.ENGLISH_SYSTEM_WORDS)
-                and adjacent
-                and previous is not None
-                and previous[0].lower() not in lexicon.NOT_SYSTEM_NAMES
-            ):
-                system = f"{previous[0]} {raw}"
-        previous = (word if raw[0] >= "\uac00" else raw, match.end())
-    return institution, system
 
 
 _PARSERS: weakref.WeakKeyDictionary[CmdbIndex, BuiltinParser] = weakref.WeakKeyDictionary()

@@ -98,6 +98,8 @@ NUMBER_JOINERS: tuple[str, ...] = (
     "이랑", "랑", "하고", "과", "와", "및", "또는", "and", "or", "&", ",",
 )
 NUMBER_RANGES: tuple[str, ...] = ("~", "-", "to")
+#: how many node numbers one list may hold ('1, 2, 3, ...')
+MAX_LISTED_NUMBERS = 20
 #: words before a bare node number: 'node 2', 'server #3'
 NUMBER_NOUNS: tuple[str, ...] = ("node", "server", "instance", "host", "#", "no.")
 #: what a number after a layer word is when it is a count, not a node ('WAS 2대')
