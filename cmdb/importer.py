@@ -94,8 +94,8 @@ async def export_document(session: AsyncSession) -> doc.CmdbDocument:
                 asset_code=n.asset_code,
                 host=n.host,
                 port=n.port,
-                layer=n.layer,  # type: ignore[arg-type]
-                env=n.env,  # type: ignore[arg-type]
+                layer=n.layer,
+                env=n.env,
                 agent=n.agent_id,
                 services=tuple(n.services),
             )

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cmdb.exceptions import NotFound
 from cmdb.tables import Message as MessageRow
 from cmdb.tables import Room, utcnow
-from protocol import Message, encode
+from protocol import Message, encode, utc_now
 
 MAX_PAGE = 1000
 
@@ -29,15 +31,13 @@ async def append_batch(
     sessions: async_sessionmaker[AsyncSession], room_id: str, messages: Sequence[Message]
 ) -> list[tuple[Message, str]]:
     """Store messages of one room in one transaction; returns them stamped and encoded."""
-    from protocol import utc_now
-
     n = len(messages)
     async with sessions() as session, session.begin():
         result = await session.execute(
             sa.update(Room)
-            .where(sa.column("id") == room_id)
-            .values(last_seq=Room.last_seq + n)
-            .returning(Room.last_seq)
+            .where(col(Room.id) == room_id)
+            .values(last_seq=col(Room.last_seq) + n)
+            .returning(col(Room.last_seq))
         )
         last = result.scalar_one_or_none()
         if last is None:

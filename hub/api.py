@@ -12,7 +12,8 @@ from starlette.responses import JSONResponse, Response
 
 from cmdb.accounts import Identity, identify, may_join
 from cmdb.message_log import MAX_PAGE, replay
-from cmdb.tables import Room, Task, TaskEvent
+from cmdb.tables import AuditEvent, Room, Task, TaskEvent
+from hub.authorization import roles_in_scope
 from hub.state import SERVER_VERSION, HubState
 
 
@@ -121,6 +122,66 @@ def task_json(task: Task, events: list[TaskEvent] | None = None) -> dict[str, An
     return out
 
 
+def _may_see(identity: Identity, task: Task) -> bool:
+    if identity.name == task.requested_by:
+        return True
+    plan = task.plan or {}
+    return bool(roles_in_scope(identity, plan.get("institution"), plan.get("system_name")))
+
+
+async def tasks(request: Request) -> Response:
+    identity = await current_user(request)
+    if identity is None:
+        return problem(401, "UNAUTHENTICATED", "a user bearer token is required")
+    try:
+        limit = _int_param(request, "limit", 50, 1, 500)
+    except ValueError as exc:
+        return problem(400, "BAD_FRAME", str(exc))
+    query = select(Task).order_by(col(Task.created_at).desc())
+    if room_id := request.query_params.get("room_id"):
+        query = query.where(Task.room_id == room_id)
+    if status := request.query_params.get("status"):
+        query = query.where(Task.status == status.upper())
+    async with hub_state(request).sessions() as session:
+        rows = list(await session.exec(query.limit(limit * 4)))
+    visible = [task_json(t) for t in rows if _may_see(identity, t)][:limit]
+    return OrjsonResponse(visible)
+
+
+async def audit_log(request: Request) -> Response:
+    identity = await current_user(request)
+    if identity is None:
+        return problem(401, "UNAUTHENTICATED", "a user bearer token is required")
+    if not any(g.role == "admin" for g in identity.grants):
+        return problem(403, "FORBIDDEN", "the audit log is for admins")
+    try:
+        after = _int_param(request, "after", 0, 0, 2**62)
+        limit = _int_param(request, "limit", 100, 1, 1000)
+    except ValueError as exc:
+        return problem(400, "BAD_FRAME", str(exc))
+    async with hub_state(request).sessions() as session:
+        rows = await session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.seq > after)
+            .order_by(col(AuditEvent.seq))
+            .limit(limit)
+        )
+        entries = [
+            {
+                "seq": e.seq,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "kind": e.kind,
+                "task_id": e.task_id,
+                "detail": e.detail,
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            }
+            for e in rows
+        ]
+    return OrjsonResponse(entries)
+
+
 async def task_detail(request: Request) -> Response:
     identity = await current_user(request)
     if identity is None:
@@ -128,7 +189,7 @@ async def task_detail(request: Request) -> Response:
     task_id = request.path_params["task_id"]
     async with hub_state(request).sessions() as session:
         task = await session.get(Task, task_id)
-        if task is None:
+        if task is None or not _may_see(identity, task):
             return problem(404, "NOT_FOUND", f"no task {task_id}")
         events = list(
             await session.exec(

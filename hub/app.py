@@ -36,7 +36,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/health", api.health),
         Route("/api/rooms", api.rooms),
         Route("/api/rooms/{room_id}/messages", api.room_messages),
+        Route("/api/tasks", api.tasks),
         Route("/api/tasks/{task_id}", api.task_detail),
+        Route("/api/audit", api.audit_log),
         WebSocketRoute("/ws/chat", chat_endpoint),
         WebSocketRoute("/ws/agent", agent_endpoint),
     ]

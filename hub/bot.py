@@ -46,6 +46,10 @@ class Bot:
         self._tasks: set[asyncio.Task[None]] = set()
         self._button_handlers: dict[str, ButtonHandler] = {
             "CHECK_DISK_SPACE": self._run_read_only,
+            "CLARIFY": lambda who, rec, lang: state.pipeline.on_clarify(who, rec, lang),
+            "CANCEL_TASK": lambda who, rec, lang: state.pipeline.on_cancel_button(who, rec, lang),
+            "APPROVE": lambda who, rec, lang: state.approvals.on_decision(who, rec, lang),
+            "REJECT": lambda who, rec, lang: state.approvals.on_decision(who, rec, lang),
         }
 
     async def stop(self) -> None:
@@ -62,7 +66,8 @@ class Bot:
             Chat(room_id=room_id, content=text, sender=BOT_NAME, sender_type="BOT", **fields)  # type: ignore[arg-type]
         )
 
-    async def refuse(self, room_id: str, error: HubError) -> None:
+    async def refuse(self, room_id: str, error: HubError, ref: str | None = None) -> None:
+        """A refusal everyone in the room sees, pointing at the message that caused it."""
         await self.state.post(
             Error(
                 room_id=room_id,
@@ -71,27 +76,33 @@ class Bot:
                 code=error.code,
                 message=error.message,
                 content=error.message,
+                ref=ref,
             )
         )
 
     # -- messages addressed to the bot -----------------------------------------------------
 
-    async def on_command(self, identity: Identity, room_id: str, text: str) -> None:
+    async def on_command(
+        self, identity: Identity, room_id: str, text: str, ref: str | None = None
+    ) -> None:
         lang = lang_of(text)
         try:
             if text.lower() in {"ping", "핑"}:
                 await self._ping(identity, room_id, lang)
                 return
+            await self.state.pipeline.run(identity, room_id, text)
+        except HubError as exc:
+            await self.refuse(room_id, exc, ref)
+        except Exception:
+            log.exception("command %r of %s failed", text, identity.name)
             await self.say(
                 room_id,
                 pick(
                     lang,
-                    "무슨 말씀인지 이해하지 못했습니다. 예: '@guardia ping'",
-                    "I did not understand that. Try: '@guardia ping'",
+                    "명령을 처리하다 내부 오류가 났습니다. 기록해 두었습니다.",
+                    "An internal error stopped this command; it has been logged.",
                 ),
             )
-        except HubError as exc:
-            await self.refuse(room_id, exc)
 
     async def _ping(self, identity: Identity, room_id: str, lang: str) -> None:
         """Answer with a disk-check button for the room's nodes: proves the whole path."""

@@ -154,7 +154,9 @@ class ChatSession:
         await self.state.post(stored)
         command = addressed_text(msg.content)
         if command is not None:
-            self.state.bot.spawn(self.state.bot.on_command(self.identity, msg.room_id, command))
+            self.state.bot.spawn(
+                self.state.bot.on_command(self.identity, msg.room_id, command, msg.message_id)
+            )
 
     async def on_action(self, msg: Message) -> None:
         assert isinstance(msg, Action)

@@ -11,6 +11,7 @@ from typing import Any
 from cmdb import accounts
 from cmdb.database import create_engine, session_factory, upgrade
 from cmdb.exceptions import CmdbError
+from hub import cli_parse
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -88,9 +89,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from hub import cli_parse
-
     return cli_parse.run(args)
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from cmdb.audit import verify
+
+    count, broken = asyncio.run(_with_session(verify))
+    if broken is not None:
+        print(
+            f"audit chain BROKEN at entry {broken.seq} (row id {broken.id}): {broken.reason}; "
+            f"{count} entries before it hold",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"audit chain OK: {count} entries")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,13 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     parse = sub.add_parser("parse", help="parse a command into its plan (JSON)")
-    try:
-        from hub import cli_parse
-
-        cli_parse.add_arguments(parse)
-    except ImportError:  # the parser is not installed in this build
-        pass
+    cli_parse.add_arguments(parse)
     parse.set_defaults(func=cmd_parse)
+
+    audit = sub.add_parser("audit", help="the audit chain").add_subparsers(
+        dest="audit", required=True
+    )
+    audit.add_parser(
+        "verify", help="check the chain; exit 1 at the first broken entry"
+    ).set_defaults(func=cmd_audit_verify)
     return parser
 
 

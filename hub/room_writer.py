@@ -12,7 +12,8 @@ import itertools
 import logging
 from collections.abc import Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cmdb.message_log import append_batch, stamp
 from protocol import Message, utc_now

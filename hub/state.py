@@ -64,6 +64,13 @@ class HubState:
         from hub.bot import Bot
 
         self.bot = Bot(self)
+        from hub.approvals import ApprovalService
+        from hub.cmdb_snapshot import CmdbSnapshot
+        from hub.pipeline import CommandPipeline
+
+        self.approvals = ApprovalService(self)
+        self.cmdb = CmdbSnapshot(self.sessions)
+        self.pipeline = CommandPipeline(self)
 
     async def start(self) -> None:
         await upgrade(self.engine)
@@ -73,6 +80,7 @@ class HubState:
     async def stop(self) -> None:
         await self.tasks.stop()
         await self.bot.stop()
+        await self.pipeline.aclose()
         await self.writer.close()
         await self.engine.dispose()
 

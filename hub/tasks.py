@@ -25,6 +25,7 @@ from protocol import (
     Ack,
     Chat,
     TaskAssign,
+    TaskCancel,
     TaskFinished,
     TaskProgress,
     TaskStep,
@@ -73,6 +74,7 @@ class TaskService:
     async def create(
         self,
         *,
+        task_id: str | None = None,
         room_id: str | None,
         requested_by: str,
         agent_id: str,
@@ -85,7 +87,7 @@ class TaskService:
         now = utcnow()
         settings = self.state.settings
         task = Task(
-            id=new_task_id(),
+            id=task_id or new_task_id(),
             room_id=room_id,
             requested_by=requested_by,
             agent_id=agent_id,
@@ -272,6 +274,7 @@ class TaskService:
 
     async def sweep(self) -> None:
         """End tasks whose agent never came, and tasks past their deadline."""
+        await self.state.approvals.sweep()
         now = utcnow()
         async with self.state.sessions() as session:
             stale = list(
@@ -298,18 +301,26 @@ class TaskService:
                     TaskState.TIMED_OUT,
                     pick(task.lang, "작업 제한 시간이 지났습니다", "the task passed its deadline"),
                 )
+                if task.agent_id is not None:
+                    self.state.agents.send(task.agent_id, encode(TaskCancel(task_id=task.id)))
             try:
-                task = await self.transition(task.id, new, why)
+                await self.finish_here(task, new, why)
             except IllegalTransition:
                 continue
-            if task.room_id is not None:
-                await self.state.post(
-                    TaskFinished(
-                        room_id=task.room_id,
-                        sender=BOT_NAME,
-                        sender_type="SYSTEM",
-                        task_id=task.id,
-                        status=new,
-                        content=f"{task.id} {new}: {why}",
-                    )
+
+    async def finish_here(self, task: Task, new: TaskState | None, why: str) -> None:
+        """End a task on the hub's side (no agent result) and tell its room why."""
+        if new is not None:
+            task = await self.transition(task.id, new, why)
+        self._last_update.pop(task.id, None)
+        if task.room_id is not None:
+            await self.state.post(
+                TaskFinished(
+                    room_id=task.room_id,
+                    sender=BOT_NAME,
+                    sender_type="SYSTEM",
+                    task_id=task.id,
+                    status=task.status,  # type: ignore[arg-type]
+                    content=f"{task.id} {task.status}: {why}",
                 )
+            )

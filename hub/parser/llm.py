@@ -6,8 +6,9 @@ the CMDB's names in the prompt so it has what it needs. Its answer is believed o
 as it survives: finish_reason must be 'stop', the JSON must parse (prose or a code fence
 around it is tolerated) and validate, with one repair round; then grounding maps every name
 onto the CMDB, drops nodes it lacks and recomputes approval. Any failure, or the deadline
-(GUARDIA_LLM_TIMEOUT seconds for the whole exchange), and the built-in parser answers:
-an LLM can make a plan better, never unsafe, and never unavailable.
+(GUARDIA_LLM_TIMEOUT seconds for the whole exchange), and the built-in parser answers; so it
+does when the LLM leaves undecided (UNKNOWN, or a question) what the built-in parser
+decided. An LLM can make a plan better, never unsafe, and never unavailable.
 """
 
 from __future__ import annotations
@@ -107,6 +108,11 @@ def _draft(content: str) -> PlanDraft:
             f"{'.'.join(map(str, e['loc'])) or 'the object'}: {e['msg']}" for e in exc.errors()
         )
         raise BadAnswer(f"the JSON does not fit the schema: {problems}") from None
+
+
+def _undecided(plan: Plan) -> bool:
+    """A plan that does nothing yet: not understood, or waiting for an answer."""
+    return plan.intent_type == "UNKNOWN" or plan.needs_clarification
 
 
 def cmdb_prompt(index: CmdbIndex) -> str:
@@ -211,7 +217,11 @@ class LlmParser:
             async with asyncio.timeout(self.settings.timeout):
                 draft = await self._ask(text)
             reading = reading_from_draft(draft, text, self.index, text_is_korean(text))
-            return plan_from_reading(reading, self.index)
+            plan = plan_from_reading(reading, self.index)
+            if _undecided(plan) and not _undecided(fallback):
+                log.info("LLM left the command undecided; the built-in parser's plan is kept")
+                return fallback
+            return plan
         except TimeoutError:
             reason = f"no answer within {self.settings.timeout:g}s"
         except BadAnswer as exc:

@@ -111,13 +111,26 @@ class PlanDraft(BaseModel):
     question: Annotated[str, Field(max_length=500)] | None = None
 
 
+#: keywords OpenAI's strict structured outputs refuse; PlanDraft still checks them itself
+_UNSUPPORTED_KEYWORDS = ("title", "default", "minLength", "maxLength")
+
+
+def _strip(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _strip(v) for k, v in node.items() if k not in _UNSUPPORTED_KEYWORDS}
+    if isinstance(node, list):
+        return [_strip(item) for item in node]
+    return node
+
+
 def draft_json_schema() -> dict[str, Any]:
-    """The JSON schema an LLM must answer with: every field required, no others."""
-    schema = PlanDraft.model_json_schema()
+    """The JSON schema an LLM must answer with: every field required, no others.
+
+    Fit for OpenAI's strict mode (all keys required, no additional ones, no length keywords)
+    and for Ollama and vLLM, which take the same `response_format`.
+    """
+    schema: dict[str, Any] = _strip(PlanDraft.model_json_schema())
+    schema.pop("description", None)  # the docstring speaks to programmers, not to the model
     schema["required"] = list(schema["properties"])
     schema["additionalProperties"] = False
-    for prop in schema["properties"].values():
-        prop.pop("default", None)
-        prop.pop("title", None)
-    schema.pop("title", None)
     return schema

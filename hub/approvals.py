@@ -1,0 +1,218 @@
+"""Approvals: a prod change waits for someone else, in scope, to approve it before it expires.
+
+The first valid decision wins (one conditional UPDATE decides it); later presses are told
+who decided. The approval lifecycle rides on the task's state machine:
+PENDING_APPROVAL -> APPROVED | REJECTED | EXPIRED.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from cmdb.accounts import Identity
+from cmdb.audit import append as audit
+from cmdb.tables import Approval, ButtonRecord, Task, utcnow
+from hub.authorization import require_approver
+from hub.buttons import create_button
+from hub.exceptions import ActionExpired
+from hub.i18n import pick
+from hub.parser import Plan
+from hub.task_states import TaskState
+from hub.tasks import BOT_NAME, iso
+from protocol import ApprovalRequest
+
+if TYPE_CHECKING:
+    from hub.state import HubState
+
+
+class ApprovalService:
+    def __init__(self, state: HubState) -> None:
+        self.state = state
+
+    async def request(self, task: Task, requester: Identity, plan: Plan, lang: str) -> None:
+        ttl = self.state.settings.approval_ttl
+        expires = utcnow() + timedelta(seconds=ttl)
+        await self.state.tasks.transition(
+            task.id, TaskState.PENDING_APPROVAL, "policy: prod change"
+        )
+        async with self.state.sessions() as session:
+            session.add(
+                Approval(
+                    task_id=task.id,
+                    requested_by=requester.name,
+                    scope=f"{plan.institution}/{plan.system_name}",
+                    expires_at=expires,
+                )
+            )
+            await session.commit()
+            await audit(
+                session, requester.name, "approval_requested", {"expires_at": iso(expires)}, task.id
+            )
+        assert task.room_id is not None
+        buttons = [
+            await create_button(
+                self.state,
+                room_id=task.room_id,
+                command_code=code,
+                label=label,
+                created_by=BOT_NAME,
+                params={"task_id": task.id},
+                style=style,
+                ttl=ttl,
+                task_id=task.id,
+            )
+            for code, label, style in (
+                ("APPROVE", pick(lang, "승인", "Approve"), "primary"),
+                ("REJECT", pick(lang, "반려", "Reject"), "danger"),
+            )
+        ]
+        await self.state.post(
+            ApprovalRequest(
+                room_id=task.room_id,
+                sender=BOT_NAME,
+                sender_type="BOT",
+                task_id=task.id,
+                requested_by=requester.name,
+                plan=plan.model_dump(mode="json"),
+                expires_at=iso(expires),
+                is_widget=True,
+                interactive_actions=buttons,
+                content=pick(
+                    lang,
+                    f"{requester.name}님의 운영 변경 요청 {task.id}: 승인자의 승인이 필요합니다 "
+                    f"({round(ttl / 60)}분 안에).",
+                    f"{requester.name} requests production change {task.id}: an approver must "
+                    f"decide within {round(ttl / 60)} min.",
+                ),
+            )
+        )
+
+    async def on_decision(self, identity: Identity, record: ButtonRecord, lang: str) -> None:
+        task_id = str(record.params["task_id"])
+        approve = record.command_code == "APPROVE"
+        async with self.state.sessions() as session:
+            approval = await session.get(Approval, task_id)
+            task = await session.get(Task, task_id)
+        if approval is None or task is None:
+            raise ActionExpired(pick(lang, "없는 승인 요청입니다.", "No such approval request."))
+        lang = task.lang
+        inst, _, system = (approval.scope or "/").partition("/")
+        require_approver(identity, approval.requested_by, inst or None, system or None, lang)
+        if approval.decision is not None:
+            raise ActionExpired(self._decided(approval, lang))
+        now = utcnow()
+        if approval.expires_at <= now:
+            raise ActionExpired(
+                pick(lang, "만료된 승인 요청입니다.", "This approval request has expired.")
+            )
+        decision = "APPROVED" if approve else "REJECTED"
+        async with self.state.sessions() as session, session.begin():
+            won = await session.execute(
+                sa.update(Approval)
+                .where(
+                    col(Approval.task_id) == task_id,
+                    col(Approval.decision).is_(None),
+                    col(Approval.expires_at) > now,
+                )
+                .values(decision=decision, decided_by=identity.name, decided_at=now)
+            )
+            if won.rowcount != 1:  # type: ignore[attr-defined]
+                raise ActionExpired(
+                    pick(lang, "이미 결정된 요청입니다.", "This request was already decided.")
+                )
+            await session.execute(
+                sa.update(ButtonRecord)
+                .where(
+                    col(ButtonRecord.task_id) == task_id,
+                    col(ButtonRecord.used_at).is_(None),
+                    col(ButtonRecord.command_code).in_(["APPROVE", "REJECT"]),
+                )
+                .values(used_at=now, used_by=identity.name)
+            )
+        async with self.state.sessions() as session:
+            await audit(
+                session,
+                identity.name,
+                decision.lower(),
+                {"requested_by": approval.requested_by},
+                task_id,
+            )
+        if approve:
+            task = await self.state.tasks.transition(
+                task_id,
+                TaskState.APPROVED,
+                f"approved by {identity.name}",
+                approved_by=[identity.name],
+            )
+            await self.state.bot.say(
+                record.room_id,
+                pick(
+                    lang,
+                    f"{identity.name}님이 {task_id}를 승인했습니다. 실행합니다.",
+                    f"{identity.name} approved {task_id}. Running it.",
+                ),
+            )
+            async with self.state.sessions() as session:
+                await audit(session, identity.name, "dispatch", {"agent": task.agent_id}, task_id)
+            await self.state.tasks.dispatch(task)
+        else:
+            task = await self.state.tasks.transition(
+                task_id, TaskState.REJECTED, f"rejected by {identity.name}"
+            )
+            await self.state.tasks.finish_here(
+                task,
+                None,
+                pick(lang, f"{identity.name}님이 반려했습니다", f"rejected by {identity.name}"),
+            )
+
+    @staticmethod
+    def _decided(approval: Approval, lang: str) -> str:
+        word = {
+            "APPROVED": ("승인", "approved"),
+            "REJECTED": ("반려", "rejected"),
+            "EXPIRED": ("만료", "expired"),
+        }.get(approval.decision or "", ("결정", "decided"))
+        if approval.decided_by:
+            return pick(
+                lang,
+                f"이미 {approval.decided_by}님이 {word[0]}했습니다.",
+                f"Already {word[1]} by {approval.decided_by}.",
+            )
+        return pick(lang, f"이미 {word[0]}된 요청입니다.", f"This request has already {word[1]}.")
+
+    async def sweep(self) -> None:
+        """Expire approval requests nobody decided in time."""
+        now = utcnow()
+        async with self.state.sessions() as session:
+            due = list(
+                await session.exec(
+                    select(Approval).where(
+                        col(Approval.decision).is_(None), col(Approval.expires_at) <= now
+                    )
+                )
+            )
+        for approval in due:
+            async with self.state.sessions() as session, session.begin():
+                won = await session.execute(
+                    sa.update(Approval)
+                    .where(
+                        col(Approval.task_id) == approval.task_id, col(Approval.decision).is_(None)
+                    )
+                    .values(decision="EXPIRED", decided_at=now)
+                )
+            if won.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            async with self.state.sessions() as session:
+                await audit(session, BOT_NAME, "approval_expired", {}, approval.task_id)
+            task = await self.state.tasks.transition(
+                approval.task_id, TaskState.EXPIRED, "nobody approved it in time"
+            )
+            await self.state.tasks.finish_here(
+                task,
+                None,
+                pick(task.lang, "승인 시간이 지나 만료되었습니다", "the approval request expired"),
+            )

@@ -1,0 +1,386 @@
+"""From a sentence in a room to tasks on agents: parse, ask back, authorize, plan, dispatch.
+
+The order: parse -> (ask back with buttons when the plan needs clarification) -> authorize
+-> COMMAND_PLAN to the room -> approval when policy asks (hub/approvals.py) -> dispatch.
+Every decision goes to the audit chain.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import col, select
+
+from cmdb.accounts import Identity
+from cmdb.audit import append as audit
+from cmdb.index import CmdbIndex
+from cmdb.tables import Artifact, ButtonRecord, Task
+from hub.artifact_tokens import fetch_token
+from hub.authorization import require_command
+from hub.buttons import claim, create_button
+from hub.exceptions import Forbidden, NotUnderstood
+from hub.i18n import lang_of, pick
+from hub.parser import UNKNOWN, CommandTooLong, Plan, builtin_parser
+from hub.plan_text import describe_plan, examples
+from hub.task_states import TaskState, is_final
+from hub.tasks import BOT_NAME, new_task_id
+from protocol import CommandPlan, TaskCancel, TaskStep, encode
+
+if TYPE_CHECKING:
+    from hub.state import HubState
+
+log = logging.getLogger("guardia.hub.pipeline")
+
+_CANCEL = re.compile(r"^(?:취소|cancel|중지|stop)\s+(T[0-9A-F]{12})\b", re.IGNORECASE)
+_CANCEL_AFTER = re.compile(r"^(T[0-9A-F]{12})\s*(?:취소|중지)", re.IGNORECASE)
+SERVICE_ACTIONS = frozenset(
+    {
+        "RESTART_SERVICE",
+        "HEALTH_CHECK",
+        "SERVICE_STATUS",
+        "TAIL_LOG",
+        "DEPLOY_ARTIFACT",
+        "ROLLBACK_DEPLOY",
+        "FETCH_DB_LOCKS",
+    }
+)
+TAIL_LINES = 100
+
+
+class CommandPipeline:
+    def __init__(self, state: HubState) -> None:
+        self.state = state
+        self._llm: Any = None  # hub.parser.LlmParser, built for the current index
+        self._llm_index: CmdbIndex | None = None
+
+    # -- parsing ---------------------------------------------------------------------------
+
+    async def parse(self, text: str, index: CmdbIndex) -> Plan:
+        if self.state.settings.llm_base_url is None:
+            return builtin_parser(index).parse(text)
+        from hub.parser import LlmParser, LlmSettings
+
+        if self._llm is None or self._llm_index is not index:
+            settings = LlmSettings.from_env()
+            if settings is None:
+                return builtin_parser(index).parse(text)
+            if self._llm is not None:
+                await self._llm.aclose()
+            self._llm, self._llm_index = LlmParser(index, settings), index
+        plan: Plan = await self._llm.parse(text)
+        return plan
+
+    async def aclose(self) -> None:
+        if self._llm is not None:
+            await self._llm.aclose()
+
+    # -- a command addressed to the bot ------------------------------------------------------
+
+    async def run(self, identity: Identity, room_id: str, text: str) -> None:
+        lang = lang_of(text)
+        cancel = _CANCEL.match(text) or _CANCEL_AFTER.match(text)
+        if cancel:
+            await self.cancel(identity, room_id, cancel.group(1).upper(), lang)
+            return
+        index = await self.state.cmdb.index()
+        try:
+            plan = await self.parse(text, index)
+        except CommandTooLong as exc:
+            raise NotUnderstood(str(exc)) from None
+        await self._audit(identity.name, "parse", {"text": text, "plan": plan.model_dump()})
+        if plan.intent_type == "UNKNOWN":
+            await self.state.bot.say(
+                room_id,
+                pick(
+                    lang,
+                    "무슨 작업인지 이해하지 못했습니다. 이렇게 말씀해 보세요:\n",
+                    "I did not understand which operation you mean. Try for example:\n",
+                )
+                + examples(index, lang),
+            )
+            return
+        if UNKNOWN in (plan.institution, plan.system_name):
+            await self.state.bot.say(
+                room_id,
+                pick(
+                    lang,
+                    "CMDB에 없는 기관이나 시스템입니다. 등록된 시스템: ",
+                    "That institution or system is not in the CMDB. Known systems: ",
+                )
+                + ", ".join(f"{s.name} ({s.code})" for s in index.systems),
+            )
+            return
+        if plan.needs_clarification:
+            await self.ask_back(identity, room_id, text, plan, index, lang)
+            return
+        await self.proceed(identity, room_id, plan, index, lang)
+
+    async def ask_back(
+        self,
+        identity: Identity,
+        room_id: str,
+        text: str,
+        plan: Plan,
+        index: CmdbIndex,
+        lang: str,
+    ) -> None:
+        """Ask the plan's question, with a button per choice that continues the command."""
+        choices: list[tuple[str, str]] = []  # (label, what to add to the sentence)
+        if plan.system_name == UNKNOWN or index.system(plan.system_name) is None:
+            choices = [(f"{s.name}", s.code) for s in index.systems_of(plan.institution)]
+        elif plan.infrastructure_layer is None and plan.intent_type != "DEPLOY":
+            for layer in ("WAS", "WEB", "DB"):
+                nodes = index.nodes_of(plan.system_name, layer)
+                if nodes:
+                    choices.append((f"{layer} ({len(nodes)})", layer))
+            nodes = index.nodes_of(plan.system_name)
+            if len(nodes) <= 6:
+                choices += [(n.asset_code, n.asset_code) for n in nodes]
+        elif plan.intent_type == "DEPLOY" and plan.infrastructure_layer is None:
+            for layer in ("WAS", "WEB", "DB"):
+                if index.nodes_of(plan.system_name, layer):  # type: ignore[arg-type]
+                    choices.append((layer, layer))
+        buttons = [
+            await create_button(
+                self.state,
+                room_id=room_id,
+                command_code="CLARIFY",
+                label=label,
+                created_by=identity.name,
+                params={"text": text, "add": add, "requester": identity.name},
+            )
+            for label, add in choices[:10]
+        ]
+        await self.state.bot.say(
+            room_id,
+            plan.question or pick(lang, "대상을 골라 주세요.", "Please choose the target."),
+            is_widget=bool(buttons),
+            interactive_actions=buttons,
+        )
+
+    async def on_clarify(self, identity: Identity, record: ButtonRecord, lang: str) -> None:
+        requester = str(record.params.get("requester"))
+        if identity.name != requester:
+            raise Forbidden(
+                pick(
+                    lang,
+                    f"{requester}님에게 드린 질문입니다.",
+                    f"This question was for {requester}.",
+                )
+            )
+        await claim(self.state, record, identity.name, lang)
+        text = f"{record.params['text']} {record.params['add']}"
+        await self.run(identity, record.room_id, text)
+
+    # -- from an understood plan to tasks ----------------------------------------------------
+
+    async def proceed(
+        self, identity: Identity, room_id: str, plan: Plan, index: CmdbIndex, lang: str
+    ) -> None:
+        try:
+            require_command(identity, plan.institution, plan.system_name, lang)
+        except Forbidden as exc:
+            await self._audit(
+                identity.name, "refused", {"reason": exc.message, "plan": plan.model_dump()}
+            )
+            raise
+        groups = await self._steps_by_agent(plan, index, lang)
+        for agent_id, (task_id, steps) in groups.items():
+            task = await self.state.tasks.create(
+                task_id=task_id,
+                room_id=room_id,
+                requested_by=identity.name,
+                agent_id=agent_id,
+                steps=steps,
+                plan=plan.model_dump(mode="json"),
+                lang=lang,
+                cause=f"command by {identity.name}",
+            )
+            cancel = await create_button(
+                self.state,
+                room_id=room_id,
+                command_code="CANCEL_TASK",
+                label=pick(lang, "취소", "Cancel"),
+                created_by=BOT_NAME,
+                params={"task_id": task.id},
+                style="danger",
+                task_id=task.id,
+            )
+            await self.state.post(
+                CommandPlan(
+                    room_id=room_id,
+                    sender=BOT_NAME,
+                    sender_type="BOT",
+                    task_id=task.id,
+                    plan=plan.model_dump(mode="json"),
+                    requires_approval=plan.requires_approval,
+                    content=describe_plan(plan, index, lang, task.id),
+                    is_widget=True,
+                    interactive_actions=[cancel],
+                )
+            )
+            if plan.requires_approval:
+                await self.state.approvals.request(task, identity, plan, lang)
+            else:
+                await self._audit(identity.name, "dispatch", {"agent": agent_id}, task.id)
+                await self.state.tasks.dispatch(task)
+
+    async def _steps_by_agent(
+        self, plan: Plan, index: CmdbIndex, lang: str
+    ) -> dict[str, tuple[str, list[TaskStep]]]:
+        """One task per agent: its id, and a step per node and action."""
+        groups: dict[str, tuple[str, list[TaskStep]]] = {}
+        artifacts = await self._artifacts(plan, lang)
+        by_agent: dict[str, list[TaskStep]] = defaultdict(list)
+        ids: dict[str, str] = {}
+        for asset in plan.target_nodes:
+            node = index.node(asset)
+            if node is None:  # grounding never lets this happen; refuse rather than guess
+                raise NotUnderstood(f"unknown node {asset}")
+            task_id = ids.setdefault(node.agent, new_task_id())
+            for action in plan.action_sequence:
+                params: dict[str, Any] = {}
+                if action in SERVICE_ACTIONS:
+                    if not node.services:
+                        raise NotUnderstood(
+                            pick(
+                                lang,
+                                f"{asset}에 등록된 서비스가 없어 {action}을(를) 할 수 없습니다.",
+                                f"{asset} has no service in the CMDB, so {action} cannot run.",
+                            )
+                        )
+                    params["service"] = node.services[0]
+                if action == "TAIL_LOG":
+                    params["lines"] = TAIL_LINES
+                if action == "DEPLOY_ARTIFACT":
+                    for art in artifacts:
+                        by_agent[node.agent].append(
+                            TaskStep(
+                                action=action,
+                                node=asset,
+                                params={
+                                    **params,
+                                    "artifact_id": art.id,
+                                    "filename": art.filename,
+                                    "sha256": art.sha256,
+                                    "size": art.size,
+                                    "fetch_token": fetch_token(
+                                        self.state.signing_key, task_id, art.id
+                                    ),
+                                },
+                            )
+                        )
+                    continue
+                if action == "ROLLBACK_DEPLOY":
+                    params["filename"] = await self._last_deployed(asset, lang)
+                by_agent[node.agent].append(TaskStep(action=action, node=asset, params=params))
+        for agent_id, steps in by_agent.items():
+            groups[agent_id] = (ids[agent_id], steps)
+        return groups
+
+    async def _artifacts(self, plan: Plan, lang: str) -> list[Artifact]:
+        found = []
+        for name in plan.deploy_artifacts:
+            async with self.state.sessions() as session:
+                artifact = (
+                    await session.exec(
+                        select(Artifact)
+                        .where(Artifact.filename == name)
+                        .order_by(col(Artifact.created_at).desc())
+                        .limit(1)
+                    )
+                ).first()
+            if artifact is None:
+                raise NotUnderstood(
+                    pick(
+                        lang,
+                        f"{name} 파일이 업로드되지 않았습니다. 먼저 업로드해 주세요.",
+                        f"{name} has not been uploaded. Upload it first.",
+                    )
+                )
+            found.append(artifact)
+        return found
+
+    async def _last_deployed(self, asset: str, lang: str) -> str:
+        """The file the newest successful deploy on `asset` put there: what rollback restores."""
+        async with self.state.sessions() as session:
+            tasks = await session.exec(
+                select(Task)
+                .where(Task.status == TaskState.SUCCEEDED)
+                .order_by(col(Task.created_at).desc())
+                .limit(200)
+            )
+            for task in tasks:
+                for step in task.steps:
+                    if step.get("action") == "DEPLOY_ARTIFACT" and step.get("node") == asset:
+                        return str(step["params"]["filename"])
+        raise NotUnderstood(
+            pick(
+                lang,
+                f"{asset}에 GUARDiA로 배포한 기록이 없어 롤백할 파일을 알 수 없습니다.",
+                f"No deploy to {asset} through GUARDiA is on record, so there is nothing to "
+                "roll back to.",
+            )
+        )
+
+    # -- cancelling ------------------------------------------------------------------------
+
+    async def cancel(self, identity: Identity, room_id: str, task_id: str, lang: str) -> None:
+        task = await self.state.tasks.get(task_id)
+        if task is None or task.room_id != room_id:
+            raise NotUnderstood(
+                pick(lang, f"작업 {task_id}이(가) 없습니다.", f"No task {task_id}.")
+            )
+        plan = task.plan or {}
+        if identity.name != task.requested_by:
+            from hub.authorization import roles_in_scope
+
+            roles = roles_in_scope(identity, plan.get("institution"), plan.get("system_name"))
+            if not roles & {"approver", "admin"}:
+                raise Forbidden(
+                    pick(
+                        lang,
+                        "요청자 본인이나 승인자만 작업을 취소할 수 있습니다.",
+                        "Only the requester or an approver may cancel this task.",
+                    )
+                )
+        if is_final(task.status):
+            await self.state.bot.say(
+                room_id,
+                pick(
+                    lang,
+                    f"작업 {task_id}는 이미 {task.status} 상태입니다.",
+                    f"Task {task_id} is already {task.status}.",
+                ),
+            )
+            return
+        await self._audit(identity.name, "cancel", {"status": task.status}, task_id)
+        if task.status in (TaskState.DISPATCHED, TaskState.RUNNING):
+            assert task.agent_id is not None
+            self.state.agents.send(task.agent_id, encode(TaskCancel(task_id=task_id)))
+            await self.state.bot.say(
+                room_id,
+                pick(
+                    lang,
+                    f"작업 {task_id} 취소를 에이전트에 요청했습니다.",
+                    f"Asked the agent to cancel task {task_id}.",
+                ),
+            )
+            return
+        await self.state.tasks.finish_here(
+            task,
+            TaskState.CANCELLED,
+            pick(lang, f"{identity.name}님이 취소", f"cancelled by {identity.name}"),
+        )
+
+    async def on_cancel_button(self, identity: Identity, record: ButtonRecord, lang: str) -> None:
+        await self.cancel(identity, record.room_id, str(record.params["task_id"]), lang)
+
+    async def _audit(
+        self, actor: str, kind: str, detail: dict[str, Any], task_id: str | None = None
+    ) -> None:
+        async with self.state.sessions() as session:
+            await audit(session, actor, kind, detail, task_id)
