@@ -166,6 +166,7 @@ async def test_a_good_answer_becomes_the_plan(
     schema = body["response_format"]["json_schema"]["schema"]
     assert body["response_format"]["type"] == "json_schema"
     assert set(schema["required"]) == set(schema["properties"]) >= {"intent_type", "target_nodes"}
+    assert schema["additionalProperties"] is False and "maxLength" not in str(schema)
     system, user = body["messages"]
     assert user == {"role": "user", "content": GERMAN}
     for needed in ("MOF-WAS-02", "디브레인", "BUDGET-STG", '"intent_type"', "DB_LOCK_CHECK"):
@@ -259,6 +260,16 @@ async def test_artifacts_not_in_the_text_are_dropped(
     text = "예산시스템 WAS에 budget-2.3.1.war 배포해줘"
     plan = await _parse(fake_llm, index, text, Reply(answer))
     assert plan.deploy_artifacts == ("budget-2.3.1.war",)
+
+
+async def test_an_llm_that_gives_up_does_not_undo_the_builtin_plan(
+    fake_llm: tuple[FakeLlm, str], index: CmdbIndex
+) -> None:
+    text = "기재부 예산시스템 WAS 재기동해줘"
+    gave_up = plan_json(intent_type="UNKNOWN", institution="UNKNOWN", system_name="UNKNOWN")
+    plan = await _parse(fake_llm, index, text, Reply(gave_up))
+    assert plan == parse_command(text, index)
+    assert plan.intent_type == "RESTART"
 
 
 async def test_a_timeout_falls_back_in_time(
