@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from hub import api
+from hub import api, artifacts
 from hub.agent_endpoint import agent_endpoint
 from hub.chat_endpoint import chat_endpoint
 from hub.settings import Settings
@@ -39,6 +39,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/tasks", api.tasks),
         Route("/api/tasks/{task_id}", api.task_detail),
         Route("/api/audit", api.audit_log),
+        Route("/api/artifacts", artifacts.upload, methods=["POST"]),
+        Route("/api/artifacts/{artifact_id}", artifacts.download),
         WebSocketRoute("/ws/chat", chat_endpoint),
         WebSocketRoute("/ws/agent", agent_endpoint),
     ]

@@ -1,0 +1,120 @@
+"""Artifacts: uploaded by operators for deploys, fetched by agents with task-scoped tokens.
+
+`POST /api/artifacts?filename=NAME` streams the body to disk under a size limit, hashing as
+it goes; nothing is recorded unless the whole body arrived. `GET /api/artifacts/{id}` serves
+the file to an agent whose token was made for a live task that deploys it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from pathlib import Path
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import FileResponse, Response
+
+from cmdb.tables import Artifact, Task
+from hub.api import OrjsonResponse, current_user, hub_state, problem
+from hub.artifact_tokens import check_fetch_token
+from hub.task_states import TaskState
+
+FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,200}$")
+_LIVE = {TaskState.DISPATCHED, TaskState.RUNNING, TaskState.APPROVED, TaskState.QUEUED}
+_CHUNK_LIMIT_NOTE = "the upload is larger than the limit of {limit} bytes"
+
+
+def check_filename(name: str | None) -> str:
+    """A bare file name: no directories, no '..', no hidden files, printable ASCII."""
+    if not name:
+        raise ValueError("filename is required (?filename=NAME)")
+    if "/" in name or "\\" in name or ".." in name or not FILENAME.match(name):
+        raise ValueError(
+            f"bad filename {name!r}: use letters, digits, '.', '_', '-', '+', no paths or '..'"
+        )
+    return name
+
+
+async def upload(request: Request) -> Response:
+    identity = await current_user(request)
+    if identity is None:
+        return problem(401, "UNAUTHENTICATED", "a user bearer token is required")
+    if not any(g.role in ("operator", "approver", "admin") for g in identity.grants):
+        return problem(403, "FORBIDDEN", "uploading artifacts needs an operator or admin role")
+    try:
+        filename = check_filename(request.query_params.get("filename"))
+    except ValueError as exc:
+        return problem(400, "BAD_FRAME", str(exc))
+    state = hub_state(request)
+    limit = state.settings.max_artifact_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return problem(413, "TOO_LARGE", _CHUNK_LIMIT_NOTE.format(limit=limit))
+    store = state.settings.data_dir / "artifacts"
+    store.mkdir(parents=True, exist_ok=True)
+    artifact_id = uuid.uuid4().hex
+    partial = store / f".{artifact_id}.part"
+    digest, size = hashlib.sha256(), 0
+    try:
+        with partial.open("wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise OverflowError
+                digest.update(chunk)
+                out.write(chunk)
+    except OverflowError:
+        partial.unlink(missing_ok=True)
+        return problem(413, "TOO_LARGE", _CHUNK_LIMIT_NOTE.format(limit=limit))
+    except ClientDisconnect:
+        partial.unlink(missing_ok=True)
+        return problem(400, "BAD_FRAME", "the upload was cut off")
+    final = store / artifact_id
+    os.replace(partial, final)
+    artifact = Artifact(
+        id=artifact_id,
+        filename=filename,
+        sha256=digest.hexdigest(),
+        size=size,
+        path=str(final),
+        uploaded_by=identity.name,
+    )
+    async with state.sessions() as session:
+        session.add(artifact)
+        await session.commit()
+    return OrjsonResponse(
+        {"artifact_id": artifact_id, "filename": filename, "sha256": artifact.sha256, "size": size},
+        status_code=201,
+    )
+
+
+async def download(request: Request) -> Response:
+    """For agents: the artifact of a live task, with the token made for that task."""
+    artifact_id = request.path_params["artifact_id"]
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    state = hub_state(request)
+    task_id = (
+        check_fetch_token(state.signing_key, token.strip(), artifact_id)
+        if scheme.lower() == "bearer"
+        else None
+    )
+    if task_id is None:
+        return problem(401, "UNAUTHENTICATED", "a task-scoped artifact token is required")
+    async with state.sessions() as session:
+        task = await session.get(Task, task_id)
+        artifact = await session.get(Artifact, artifact_id)
+    if task is None or task.status not in _LIVE or artifact is None:
+        return problem(403, "FORBIDDEN", "this token's task is not running")
+    if not any(s.get("params", {}).get("artifact_id") == artifact_id for s in task.steps):
+        return problem(403, "FORBIDDEN", "this task does not deploy that artifact")
+    path = Path(artifact.path)
+    if not path.is_file():  # noqa: ASYNC240 (one stat on local disk)
+        return problem(404, "NOT_FOUND", "the artifact file is missing on the hub")
+    return FileResponse(
+        path,
+        media_type="application/octet-stream",
+        filename=artifact.filename,
+        headers={"X-Content-SHA256": artifact.sha256},
+    )
