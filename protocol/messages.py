@@ -214,7 +214,7 @@ class TaskFinished(Message):
 
 class Error(Message):
     msg_type: Literal["ERROR"] = "ERROR"
-    code: ErrorCode
+    code: Annotated[ErrorCode, Field(strict=False)]  # arrives as its string value
     message: str
     ref: str | None = None
 
