@@ -87,13 +87,14 @@ async def http_get(
         async def keep(chunk: bytes) -> None:
             collected.extend(chunk)
 
-        if sink is not None and 200 <= status < 300:
+        if sink is None:
+            await _read_body(reader, response_headers, keep, max_body)
+        elif 200 <= status < 300:
             await _read_body(reader, response_headers, sink, max_body)
         else:
             # an error page is kept for the message, never written where the body would go
-            limit = max_body if sink is None else _MAX_ERROR_BODY
             with contextlib.suppress(TransportError):
-                await _read_body(reader, response_headers, keep, limit)
+                await _read_body(reader, response_headers, keep, _MAX_ERROR_BODY)
         return HttpResponse(status, reason, response_headers, bytes(collected))
     except (OSError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
         raise TransportError(

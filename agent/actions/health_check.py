@@ -49,12 +49,16 @@ async def probe_url(ctx: StepContext, url: str) -> tuple[bool, str]:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         async with asyncio.timeout(URL_TIMEOUT), ctx.transport.tcp_endpoint(host, port) as end:
-            response = await http_get(url, connect_to=end, max_body=64 * 1024)
+            response = await http_get(url, connect_to=end, sink=_discard, max_body=1024**2)
     except TimeoutError:
         return False, f"{url}: no answer within {URL_TIMEOUT:g} s"
     except TransportError as exc:
         return False, f"{url}: {exc.message}"
     return response.ok, f"{url}: HTTP {response.status}"
+
+
+async def _discard(chunk: bytes) -> None:
+    """Only the status of a health URL counts."""
 
 
 async def wait_healthy(ctx: StepContext, name: str, within: float) -> Health:

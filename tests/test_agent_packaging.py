@@ -1,0 +1,30 @@
+"""The agent installs with `.[agent]` alone: it must not import the hub's world."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN = ("hub", "cmdb", "starlette", "sqlmodel", "sqlalchemy", "httpx", "openai", "uvicorn")
+
+
+def test_the_agent_imports_none_of_the_hub_dependencies() -> None:
+    probe = (
+        "import sys, agent.cli, agent.daemon, agent.catalog\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r})\n"
+        "print(','.join(bad))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == ""
+
+
+def test_the_console_script_answers() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "--version"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert done.stdout.startswith("guardia-agent ")
