@@ -3,7 +3,6 @@
     AgentError                  base of everything below
     ├── UsageError              the command line or environment is wrong             (exit 2)
     ├── ConfigError             agent.yaml is wrong: file, line and reason           (exit 2)
-    ├── HubRefused              the hub closed for good: 4401, 4403 (exit 2), 4409 (exit 3)
     ├── OutboxError             the local outbox file cannot be used
     └── StepError               one step could not do its work on one node (the step fails)
         ├── ParamError          a parameter breaks its pattern, or names what is not configured
@@ -12,7 +11,8 @@
         └── ArtifactError       the artifact fetch failed, or its size or sha256 do not match
 
 Every error carries a protocol error `code` (protocol.md) and a message a person can act on;
-none of them ever holds a token or a key.
+none of them ever holds a token or a key. A final close from the hub (4401, 4403, 4409) is no
+exception: it is a `Stop` verdict of the reconnect policy (agent/backoff.py).
 """
 
 from __future__ import annotations
@@ -55,17 +55,6 @@ class ConfigError(AgentError):
         self.path = path
         self.problems = problems
         super().__init__("\n".join(f"{path}:{p.line}: {p.reason}" for p in problems))
-
-
-class HubRefused(AgentError):
-    """The hub closed the connection with a code that retrying cannot fix."""
-
-    code = ErrorCode.UNAUTHENTICATED
-
-    def __init__(self, message: str, *, close_code: int, exit_code: int) -> None:
-        super().__init__(message)
-        self.close_code = close_code
-        self.exit_code = exit_code
 
 
 class OutboxError(AgentError):

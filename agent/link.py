@@ -56,10 +56,6 @@ class HubChannel:
     def __init__(self) -> None:
         self._ws: ClientConnection | None = None
 
-    @property
-    def connected(self) -> bool:
-        return self._ws is not None
-
     def attach(self, ws: ClientConnection) -> None:
         self._ws = ws
 
@@ -228,7 +224,11 @@ class HubLink:
         except ProtocolError as exc:
             log.warning("bad frame from the hub (%s): %s", exc.code, exc.message)
             return
-        await self._handlers[message.msg_type](message)
+        try:
+            await self._handlers[message.msg_type](message)
+        except Exception:
+            # e.g. the outbox could not be written: that task is not run, the link stays up
+            log.exception("handling %s from the hub failed", message.msg_type)
 
     # -- handlers, one per msg_type the hub may send ------------------------------------
 

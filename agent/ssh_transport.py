@@ -103,6 +103,9 @@ class SshTransport(Transport):
             process.stdin.write_eof()
             await asyncio.gather(out.drain(process.stdout), err.drain(process.stderr))
             completed = await process.wait()
+        except (asyncssh.Error, OSError) as exc:
+            process.close()
+            raise TransportError(f"ssh connection to {self.where} lost: {exc}") from None
         except BaseException:
             # a timeout or a cancel: stop the remote command, not only our side of it
             with contextlib.suppress(Exception):

@@ -154,7 +154,10 @@ class TaskRunner:
             except Exception:
                 log.exception("task %s: the agent failed running it", task_id)
             result = execution.finished(cancelled=cancelled)
-            await self._outbox.finish(result)
+            try:
+                await self._outbox.finish(result)
+            except Exception:
+                log.exception("task %s: cannot store its result; sending it all the same", task_id)
             log.info("task %s finished: %s", task_id, result.status)
             await self._send(result)
         finally:

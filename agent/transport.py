@@ -136,7 +136,3 @@ class Transport(abc.ABC):
     async def close(self) -> None:
         """Release connections; the transport may be used again afterwards."""
         return None
-
-
-async def no_progress(sent: int, total: int) -> None:
-    """An UploadProgress that reports nothing."""

@@ -228,6 +228,27 @@ async def test_hello_welcome_ping_disk_check_and_ack(hub: FakeHub, tmp_path: Pat
         assert await daemon.runner.unacknowledged() == []
 
 
+async def test_bad_frames_from_the_hub_are_logged_not_fatal(
+    hub: FakeHub, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    daemon = AgentDaemon(make_settings(hub, write_config(tmp_path)))
+    async with running(daemon):
+        await asyncio.wait_for(hub.connected.wait(), WAIT)
+        assert hub.ws is not None
+        for frame in (
+            "not json",
+            "[1, 2]",
+            '{"msg_type": "SHUTDOWN_EVERYTHING"}',
+            '{"msg_type": "TASK_ASSIGN", "task_id": "x"}',
+            b"\x00binary",
+        ):
+            await hub.ws.send(frame)
+        await hub.sync()
+        assert daemon.link is not None and daemon.link.sessions == 1
+    assert caplog.text.count("bad frame from the hub") == 5
+    assert "invalid TASK_ASSIGN" in caplog.text
+
+
 async def test_duplicate_task_is_answered_from_the_outbox(hub: FakeHub, tmp_path: Path) -> None:
     daemon = AgentDaemon(make_settings(hub, write_config(tmp_path)))
     restarts = tmp_path / "restarts.log"
