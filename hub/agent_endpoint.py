@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 
 from starlette.websockets import WebSocket
 
 from cmdb.tables import Agent, utcnow
 from hub.agent_links import AgentLink
-from hub.connection import Connection, SendLimits
-from hub.handshake import authenticate
+from hub.handshake import open_connection
 from hub.state import SERVER_VERSION, HubState
 from protocol import (
     AGENT_CLIENT_TYPES,
@@ -119,20 +117,13 @@ class AgentSession:
 
 async def agent_endpoint(websocket: WebSocket) -> None:
     state: HubState = websocket.app.state.hub
-    identity = await authenticate(websocket, state, "agent")
-    if identity is None:
+    conn = await open_connection(websocket, state, "agent")
+    if conn is None:
         return
-    settings = state.settings
-    conn = Connection(
-        websocket,
-        identity,
-        SendLimits(settings.send_queue_bytes, settings.send_queue_frames),
-        session_id=uuid.uuid4().hex,
-    )
-    link = state.agents.attach(identity.name, conn)
-    session = AgentSession(state, link)
+    agent_id = conn.identity.name
+    session = AgentSession(state, state.agents.attach(agent_id, conn))
     try:
         await conn.run(session.on_frame, session.on_binary)
     finally:
-        if state.agents.detach(identity.name, conn):
-            log.info("agent %s offline", identity.name)
+        if state.agents.detach(agent_id, conn):
+            log.info("agent %s offline", agent_id)

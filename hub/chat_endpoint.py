@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 
 from starlette.websockets import WebSocket
@@ -13,9 +11,9 @@ from cmdb.accounts import Identity, may_join
 from cmdb.message_log import MAX_PAGE, replay
 from cmdb.tables import Room
 from hub.bot import addressed_text
-from hub.connection import Connection, SendLimits
+from hub.connection import Connection
 from hub.exceptions import Forbidden, HubError, NotInRoom, UnknownRoom
-from hub.handshake import authenticate
+from hub.handshake import open_connection
 from hub.i18n import lang_of, pick
 from hub.state import SERVER_VERSION, HubState
 from protocol import (
@@ -166,23 +164,16 @@ class ChatSession:
 
 async def chat_endpoint(websocket: WebSocket) -> None:
     state: HubState = websocket.app.state.hub
-    identity = await authenticate(websocket, state, "user")
-    if identity is None:
+    conn = await open_connection(websocket, state, "user")
+    if conn is None:
         return
-    settings = state.settings
-    conn = Connection(
-        websocket,
-        identity,
-        SendLimits(settings.send_queue_bytes, settings.send_queue_frames),
-        session_id=uuid.uuid4().hex,
-    )
     session = ChatSession(state, conn)
     conn.send(
         encode(
             Hello(
                 session_id=conn.session_id,
-                user=identity.name,
-                roles=identity.roles,
+                user=conn.identity.name,
+                roles=conn.identity.roles,
                 server_version=SERVER_VERSION,
                 sender="GUARDiA-Bot",
                 sender_type="SYSTEM",
@@ -193,4 +184,3 @@ async def chat_endpoint(websocket: WebSocket) -> None:
         await conn.run(session.on_frame, session.on_binary)
     finally:
         state.members.leave_all(conn)
-        await asyncio.sleep(0)

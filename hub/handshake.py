@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from cmdb.accounts import Identity, identify
+from hub.connection import Connection, SendLimits
 from hub.state import HubState
 from protocol import Auth, CloseCode, ProtocolError, decode
 
@@ -61,6 +63,16 @@ async def authenticate(websocket: WebSocket, state: HubState, kind: str) -> Iden
         await _close(websocket, CloseCode.WRONG_TOKEN_KIND, f"{identity.kind} tokens go to {where}")
         return None
     return identity
+
+
+async def open_connection(websocket: WebSocket, state: HubState, kind: str) -> Connection | None:
+    """Authenticate a socket and give it a bounded send queue; None if it was refused."""
+    identity = await authenticate(websocket, state, kind)
+    if identity is None:
+        return None
+    settings = state.settings
+    limits = SendLimits(settings.send_queue_bytes, settings.send_queue_frames)
+    return Connection(websocket, identity, limits, session_id=uuid.uuid4().hex)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

@@ -28,6 +28,7 @@ from protocol import (
     TaskCancel,
     TaskFinished,
     TaskProgress,
+    TaskResult,
     TaskStep,
     TaskUpdate,
     encode,
@@ -216,18 +217,7 @@ class TaskService:
             except (IllegalTransition, ValueError) as exc:
                 log.warning("task %s: result %s refused: %s", task.id, msg.status, exc)
                 return
-            if task.room_id is not None:
-                await self.state.post(
-                    TaskFinished(
-                        room_id=task.room_id,
-                        sender=BOT_NAME,
-                        sender_type="SYSTEM",
-                        task_id=task.id,
-                        status=msg.status,
-                        results=msg.results,
-                        content=self._summary(task, msg),
-                    )
-                )
+            await self._post_finished(task, self._summary(task, msg), msg.results)
         # stored (now or before): the agent may forget it
         self.state.agents.send(agent_id, encode(Ack(task_id=msg.task_id)))
         self._last_update.pop(msg.task_id, None)
@@ -313,14 +303,20 @@ class TaskService:
         if new is not None:
             task = await self.transition(task.id, new, why)
         self._last_update.pop(task.id, None)
-        if task.room_id is not None:
-            await self.state.post(
-                TaskFinished(
-                    room_id=task.room_id,
-                    sender=BOT_NAME,
-                    sender_type="SYSTEM",
-                    task_id=task.id,
-                    status=task.status,  # type: ignore[arg-type]
-                    content=f"{task.id} {task.status}: {why}",
-                )
+        await self._post_finished(task, f"{task.id} {task.status}: {why}", [])
+
+    async def _post_finished(self, task: Task, content: str, results: list[TaskResult]) -> None:
+        """The result card in the task's room (with the task's final status)."""
+        if task.room_id is None:
+            return
+        await self.state.post(
+            TaskFinished(
+                room_id=task.room_id,
+                sender=BOT_NAME,
+                sender_type="SYSTEM",
+                task_id=task.id,
+                status=task.status,  # type: ignore[arg-type]
+                results=results,
+                content=content,
             )
+        )
