@@ -120,7 +120,12 @@ class HubLink:
         delays = self.policy.delays()
         while not self._stopping.is_set():
             self._move(LinkEvent.DIAL)
-            verdict, stayed_up = await self._session()
+            try:
+                verdict, stayed_up = await self._session()
+            except Exception:
+                # a bug or a local failure (the outbox unreadable): a drop, not the end
+                log.exception("the link to the hub failed")
+                verdict, stayed_up = None, None
             if verdict is not None:
                 self._move(LinkEvent.FINAL_CLOSE)
                 return verdict
