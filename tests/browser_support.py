@@ -1,0 +1,185 @@
+"""Browser tests' shared parts: the demo's data on a real hub and local agent, and Chromium.
+
+The lab is what `guardia demo` sets up (hub/demo.py: its CMDB, users, rooms and agent
+configuration) on a free port, so the browser tests drive the screens people first meet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from conftest import unavailable
+from harness import REPO, AgentProcess, Database, HubProcess
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from test_hub_agents import wait_online
+
+from cmdb import accounts
+from hub.demo import AGENT_ID, AGENT_YAML, DEMO_FILES, ROOM_SCOPES, ROOMS, USERS
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+VIEWPORT = {"width": 1280, "height": 800}
+DOCS = REPO / "docs"
+
+expect.set_options(timeout=20_000)
+
+
+class DemoDatabase(Database):
+    async def add_named_room(self, room_id: str, name: str, scope: str | None) -> None:
+        await self._run(lambda s: accounts.add_room(s, room_id, name, scope))
+
+
+@dataclass
+class WebLab:
+    hub: HubProcess
+    agent: AgentProcess
+    workdir: Path
+    tokens: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return self.hub.http + "/"
+
+    @property
+    def deploy_dir(self) -> Path:
+        return self.workdir / "deploy"
+
+    def stop(self) -> None:
+        self.agent.stop()
+        self.hub.stop()
+
+
+async def start_web_lab(workdir: Path) -> WebLab:
+    """The demo (alice operator, bob approver, carol admin, dave viewer) with its agent."""
+    db = DemoDatabase(f"sqlite+aiosqlite:///{workdir / 'guardia.db'}")
+    await db.import_cmdb((DEMO_FILES / "cmdb.yaml").read_text())
+    tokens = {name: await db.add_user(name, *roles) for name, roles in USERS.items()}
+    for room_id, name in ROOMS.items():
+        await db.add_named_room(room_id, name, ROOM_SCOPES.get(room_id))
+    agent_token = await db.add_agent(AGENT_ID)
+    (workdir / "hub").mkdir()
+    hub = HubProcess(db, workdir / "hub")
+    await hub.start()
+    (workdir / "deploy").mkdir()
+    log = workdir / "demo-service.log"
+    log.write_text("".join(f"demo service log line {i}\n" for i in range(1, 41)))
+    config = workdir / "agent.yaml"
+    config.write_text(
+        AGENT_YAML.format(
+            hub_pub=hub.data_dir / "hub.pub",
+            outbox=workdir / "agent-outbox.sqlite",
+            log=log,
+            deploy=workdir / "deploy",
+        )
+    )
+    agent = AgentProcess(hub, AGENT_ID, agent_token, config, workdir)
+    agent.start()
+    try:
+        await wait_online(hub, AGENT_ID)
+    except BaseException:
+        agent.stop()
+        hub.stop()
+        raise
+    return WebLab(hub, agent, workdir, tokens)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def web_lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WebLab]:
+    lab = await start_web_lab(tmp_path_factory.mktemp("web"))
+    yield lab
+    lab.stop()
+
+
+def require_chromium() -> None:
+    """Debian's Chromium: a failure in CI when missing, a skip elsewhere."""
+    if not CHROMIUM.exists():
+        unavailable(f"Chromium at {CHROMIUM}")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """One headless Debian Chromium per test module."""
+    require_chromium()
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS
+        )
+        yield chromium
+        await chromium.close()
+
+
+@dataclass
+class Person:
+    """One signed-in browser window, with the page errors it saw."""
+
+    context: BrowserContext
+    page: Page
+    errors: list[str] = field(default_factory=list)
+
+    async def close(self) -> None:
+        await self.context.close()
+
+    async def say(self, text: str) -> None:
+        await self.page.fill("#composer-text", text)
+        await self.page.press("#composer-text", "Enter")
+
+    async def open_room(self, room_id: str) -> None:
+        await self.page.click(f'.room-item[data-room="{room_id}"]')
+        await expect(self.page.locator(f'.timeline[data-room="{room_id}"]')).to_be_visible()
+
+    def timeline(self, room_id: str):  # type: ignore[no-untyped-def]
+        return self.page.locator(f'.timeline[data-room="{room_id}"]')
+
+    def assert_no_errors(self, *allowed: str) -> None:
+        left = [e for e in self.errors if not any(a in e for a in allowed)]
+        assert not left, left
+
+
+async def new_window(browser: Browser, locale: str = "ko-KR") -> Person:
+    context = await browser.new_context(viewport=VIEWPORT, locale=locale)  # type: ignore[arg-type]
+    page = await context.new_page()
+    person = Person(context, page)
+    page.on("pageerror", lambda exc: person.errors.append(f"pageerror: {exc}"))
+    page.on(
+        "console",
+        lambda msg: person.errors.append(f"console: {msg.text}") if msg.type == "error" else None,
+    )
+    return person
+
+
+async def sign_in(
+    browser: Browser, lab: WebLab, user: str, room: str = "ops", locale: str = "ko-KR"
+) -> Person:
+    """A browser window signed in as `user`, connected, with `room` open."""
+    person = await new_window(browser, locale)
+    await person.page.goto(f"{lab.url}#{room}")
+    await person.page.fill("#signin-token", lab.tokens[user])
+    await person.page.click("#signin-form button[type=submit]")
+    await expect(person.page.locator("#conn-status")).to_have_attribute("data-state", "online")
+    await expect(person.page.locator("#me-name")).to_have_text(user)
+    await expect(person.timeline(room)).to_be_visible()
+    return person
+
+
+def screenshot_path(name: str) -> Path:
+    DOCS.mkdir(exist_ok=True)
+    return DOCS / name
+
+
+async def until(page: Page, expression: str, timeout: float = 15.0) -> Any:
+    """Poll a JS expression until it is truthy (the page's CSP forbids wait_for_function)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{expression} still {value!r} after {timeout} s")
+        await asyncio.sleep(0.05)
