@@ -158,7 +158,7 @@ export function planCard(ctx, frame) {
 function approvalButtons(ctx, frame, task) {
   const open = !task || task.status === "PENDING_APPROVAL";
   if (frame.requested_by === ctx.store.me?.user) return open ? el("p", { class: "card-note", text: t("approval.own") }) : null;
-  if (!ctx.store.mayApprove()) return open ? el("p", { class: "card-note", text: t("approval.wait") }) : null;
+  if (!ctx.store.mayApprove(frame.plan)) return open ? el("p", { class: "card-note", text: t("approval.wait") }) : null;
   return buttonRow(ctx, frame, frame.interactive_actions, task);
 }
 

@@ -1,5 +1,5 @@
 // Building DOM from data. Text always goes in through textContent: nothing a user or an
-// agent wrote is ever parsed as HTML (there is no innerHTML anywhere in this app).
+// agent wrote is ever parsed as HTML (no module assigns markup strings to the DOM).
 
 /**
  * el("div", {class: "card", text: "hi", attrs: {title: "x"}, data: {seq: 3}, on: {click: fn}}, [children])

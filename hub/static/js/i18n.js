@@ -6,15 +6,16 @@ const STRINGS = {
     "lang.switch": "한국어",
     "signin.lead": "Sign in with your GUARDiA token.",
     "signin.token": "Token",
-    "signin.placeholder": "guardia_u_…",
+    "signin.placeholder": "gu_…",
     "signin.remember": "Keep me signed in on this computer",
     "signin.submit": "Sign in",
-    "signin.hint": "`guardia demo` prints a token for each demo user.",
+    "signin.hint": "The demo (guardia demo) prints a token for each demo user.",
     "signin.bad": "This token is not valid (or was revoked).",
     "signin.unreachable": "The hub cannot be reached: {why}",
     "signout": "Sign out",
     "rooms.title": "Rooms",
     "rooms.none": "You may not join any room yet.",
+    "rooms.approvals": "{count} approval request(s) waiting for you",
     "room.scope": "scope {scope}",
     "room.everywhere": "all systems",
     "room.refused": "not allowed: {message}",
@@ -93,15 +94,16 @@ const STRINGS = {
     "lang.switch": "English",
     "signin.lead": "GUARDiA 토큰으로 로그인하세요.",
     "signin.token": "토큰",
-    "signin.placeholder": "guardia_u_…",
+    "signin.placeholder": "gu_…",
     "signin.remember": "이 컴퓨터에서 로그인 유지",
     "signin.submit": "로그인",
-    "signin.hint": "`guardia demo`를 실행하면 데모 사용자별 토큰이 출력됩니다.",
+    "signin.hint": "데모(guardia demo)를 실행하면 데모 사용자별 토큰이 출력됩니다.",
     "signin.bad": "유효하지 않거나 폐기된 토큰입니다.",
     "signin.unreachable": "허브에 연결할 수 없습니다: {why}",
     "signout": "로그아웃",
     "rooms.title": "방",
     "rooms.none": "들어갈 수 있는 방이 아직 없습니다.",
+    "rooms.approvals": "승인을 기다리는 요청 {count}건",
     "room.scope": "범위 {scope}",
     "room.everywhere": "전체 시스템",
     "room.refused": "입장 불가: {message}",
@@ -239,10 +241,13 @@ function locale() {
   return current === "ko" ? "ko-KR" : "en-GB";
 }
 
+/** The time of day; with the date too when it was not today. */
 export function formatTime(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return "";
-  return date.toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
+  const time = date.toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
+  if (date.toDateString() === new Date().toDateString()) return time;
+  return `${date.toLocaleDateString(locale(), { month: "short", day: "numeric" })} ${time}`;
 }
 
 export function formatDateTime(iso) {

@@ -1,7 +1,7 @@
 // The app: sign-in, then rooms (history from REST, live frames over /ws/chat), buttons,
 // sending, uploads. Modules: store (state), socket (connection), timeline/render/cards (DOM).
 
-import { ApiError, fetchEarlier, fetchLatest, fetchRooms } from "./api.js";
+import { ApiError, HISTORY_PAGE, fetchEarlier, fetchLatest, fetchRooms } from "./api.js";
 import { Composer } from "./composer.js";
 import { applyStatic, onLangChange, t, toggleLang } from "./i18n.js";
 import { Sidebar } from "./sidebar.js";
@@ -44,7 +44,7 @@ class App {
       onAuthFailed: () => signOut(t("signin.bad")),
       onJoinSent: (roomId, messageId) => this.store.joinsSent.set(messageId, roomId),
       roomIds: () => [...this.store.rooms.keys()],
-      afterSeq: (roomId) => this.store.room(roomId)?.highest ?? 0,
+      afterSeq: (roomId) => this.store.resumeAfter(roomId, HISTORY_PAGE),
     });
     this.socket.start();
     onLangChange(() => this.relabel());
@@ -59,6 +59,7 @@ class App {
         const room = this.store.room(info.id);
         try {
           for (const frame of await fetchLatest(this.token, info.id, info.last_seq)) this.store.addFrame(frame);
+          room.historyLoaded = true;
         } catch (error) {
           room.refused = { code: error.code, message: error.message };
         }
@@ -116,6 +117,7 @@ class App {
     this.stats.hellos += 1;
     this.store.me = { user: frame.user, roles: frame.roles ?? [] };
     this.sidebar.renderMe();
+    this.sidebar.renderRooms();
     for (const timeline of this.timelines.values()) timeline.renderAll();
     if (this.stats.hellos > 1) this.refreshRooms();
     setTimeout(() => this.flushQueued(), 0); // after the JOINs the socket sends next
@@ -156,7 +158,10 @@ class App {
     const echo = this.store.matchEcho(frame);
     timeline.insert(frame);
     if (echo) timeline.renderPending();
-    if (frame.task_id) timeline.refreshTask(frame.task_id);
+    if (frame.task_id) {
+      timeline.refreshTask(frame.task_id);
+      this.sidebar.renderRooms(); // approval requests waiting for this user
+    }
     if (frame.msg_type === "ERROR" && frame.ref) this.refusedAction(frame);
     if (UNREAD_TYPES.has(frame.msg_type) && frame.room_id !== this.active && !echo) {
       room.unread += 1;

@@ -31,6 +31,7 @@ export class Sidebar {
       rooms.map((room) => {
         const { id, name, scope } = room.info;
         const active = id === this.active;
+        const awaiting = this.store.awaitingMe(id);
         return el("li", {}, [
           el(
             "button",
@@ -47,6 +48,7 @@ export class Sidebar {
                 el("span", { class: "room-title", text: name || id }),
                 el("span", { class: "room-scope", text: scope ? `${id} · ${scope}` : id }),
               ]),
+              awaiting > 0 ? el("span", { class: "awaiting", text: `⚑ ${awaiting}`, title: t("rooms.approvals", { count: awaiting }) }) : null,
               room.unread > 0 && !active ? el("span", { class: "unread", text: room.unread > 99 ? "99+" : room.unread }) : null,
             ],
           ),

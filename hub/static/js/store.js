@@ -15,6 +15,7 @@ export class RoomLog {
     this.highest = 0;
     this.lowest = null; // lowest seq loaded: "load earlier" starts below it
     this.unread = 0;
+    this.historyLoaded = false;
     this.refused = null; // an ERROR that refused our JOIN
   }
 
@@ -180,9 +181,35 @@ export class Store {
     this.buttons.set(actionId, { state, error });
   }
 
-  /** Approve/Reject are for approvers and admins; the hub checks scope and requester again. */
-  mayApprove() {
-    return (this.me?.roles ?? []).some((role) => /^(approver|admin)(:|$)/.test(role));
+  /**
+   * Approve/Reject are for approvers and admins whose scope covers the plan's system
+   * (roles read "approver", "approver:MOF" or "approver:MOF/BUDGET"). The hub checks again.
+   */
+  mayApprove(plan) {
+    const inst = plan?.institution;
+    const system = plan?.system_name;
+    return (this.me?.roles ?? []).some((role) => {
+      const [name, scope] = role.split(":", 2);
+      if (name !== "approver" && name !== "admin") return false;
+      return !scope || scope === inst || scope === `${inst}/${system}`;
+    });
+  }
+
+  /** Approval requests in a room that this user could decide now. */
+  awaitingMe(roomId) {
+    let count = 0;
+    for (const task of this.tasks.values()) {
+      if (task.roomId !== roomId || task.status !== "PENDING_APPROVAL" || !task.requestedBy) continue;
+      if (task.requestedBy !== this.me?.user && this.mayApprove(task.plan)) count += 1;
+    }
+    return count;
+  }
+
+  /** Where a (re)JOIN resumes: after the newest frame we have; without history, the last page. */
+  resumeAfter(roomId, page) {
+    const room = this.rooms.get(roomId);
+    if (!room) return 0;
+    return room.historyLoaded ? room.highest : Math.max(room.highest, room.info.last_seq - page, 0);
   }
 
   /** The message this browser sent that `frame` is the stored echo of, if any. */
