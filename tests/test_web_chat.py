@@ -113,6 +113,34 @@ async def test_after_the_socket_is_cut_missed_messages_appear_exactly_once(
     await bob.close()
 
 
+async def test_long_history_loads_its_last_page_first_and_earlier_pages_on_request(
+    browser: Browser,  # noqa: F811
+    web_lab: WebLab,  # noqa: F811
+) -> None:
+    async with chat_client(web_lab.hub, web_lab.tokens["carol"]) as carol:
+        await carol.join("ops")
+        for i in range(120):
+            await carol.send(msg_type="CHAT", room_id="ops", content=f"history line {i}")
+        await carol.expect("CHAT", content="history line 119")
+    dave = await sign_in(browser, web_lab, "dave")
+    items = dave.timeline("ops").locator("article[data-seq]")
+    await expect(dave.timeline("ops").locator(".msg-text").last).to_have_text("history line 119")
+    assert await items.count() <= 100
+    earlier = dave.timeline("ops").locator("button.earlier")
+    while await earlier.is_visible():
+        first = await items.first.get_attribute("data-seq")
+        await earlier.click()
+        await expect(items.first).not_to_have_attribute("data-seq", first or "")
+    await expect(dave.timeline("ops").locator('article[data-seq="1"]')).to_have_count(1)
+    seqs = [int(s) for s in await items.evaluate_all("items => items.map(i => i.dataset.seq)")]
+    assert seqs == sorted(set(seqs))
+    await expect(
+        dave.timeline("ops").locator(".msg-text", has_text="history line 0")
+    ).to_have_count(1)
+    dave.assert_no_errors()
+    await dave.close()
+
+
 async def test_language_follows_the_browser_and_can_be_switched(
     browser: Browser,  # noqa: F811
     web_lab: WebLab,  # noqa: F811

@@ -18,7 +18,7 @@ const STATUS_TONE = {
   CANCELLED: "muted",
 };
 
-export function statusPill(status) {
+function statusPill(status) {
   return el("span", { class: `pill pill-${STATUS_TONE[status] ?? "neutral"}`, text: label("status", status), data: { status } });
 }
 
@@ -117,7 +117,7 @@ function percent(value) {
 }
 
 /** Live progress of a task: one bar overall, one per node, with each node's latest step. */
-export function taskProgress(task) {
+function taskProgress(task) {
   const started = task.progress > 0 || !["QUEUED", "PENDING_APPROVAL"].includes(task.status);
   if (!started) return null;
   const rows = [...task.nodes.entries()].map(([name, node]) => {

@@ -135,7 +135,7 @@ const TASK_FRAMES = {
   },
 };
 
-export const TASK_FRAME_TYPES = new Set(Object.keys(TASK_FRAMES));
+const TASK_FRAME_TYPES = new Set(Object.keys(TASK_FRAMES));
 
 export class Store {
   constructor() {
