@@ -36,8 +36,9 @@ export class App {
   async start() {
     const rooms = await fetchRooms(this.token); // a bad token fails here, before any socket
     await this.addRooms(rooms);
-    const wanted = decodeURIComponent(location.hash.slice(1)) || localStorage.getItem(ROOM_KEY);
+    const wanted = roomInHash() || localStorage.getItem(ROOM_KEY);
     this.select(this.store.room(wanted) ? wanted : rooms[0]?.id ?? null);
+    window.addEventListener("hashchange", () => this.select(roomInHash()));
     this.socket = new ChatSocket(this.token, {
       onHello: (frame) => this.hello(frame),
       onFrame: (frame) => this.received(frame),
@@ -92,6 +93,7 @@ export class App {
     this.timelines.get(this.active)?.hide();
     this.active = roomId;
     localStorage.setItem(ROOM_KEY, roomId);
+    history.replaceState(null, "", `#${encodeURIComponent(roomId)}`); // a link to this room
     const room = this.store.room(roomId);
     const timeline = this.timelines.get(roomId);
     timeline.show();
@@ -236,7 +238,9 @@ export class App {
     const sent = { roomId: this.active, content, state: "queued", error: null, seq: null, epoch: this.epoch };
     this.store.chatsSent.set(messageId, sent);
     this.transmit(messageId, sent);
-    this.timelines.get(this.active).renderPending();
+    const timeline = this.timelines.get(this.active);
+    timeline.renderPending();
+    timeline.scrollToBottom(); // what you just wrote is where you look next
     return true;
   }
 
@@ -264,6 +268,15 @@ export class App {
     this.store.chatsSent.set(fresh, sent);
     this.transmit(fresh, sent);
     this.timelines.get(sent.roomId)?.renderPending();
+  }
+}
+
+/** The room a link names (…/#ops), if any. */
+function roomInHash() {
+  try {
+    return decodeURIComponent(location.hash.slice(1));
+  } catch {
+    return "";
   }
 }
 

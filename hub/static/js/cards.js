@@ -36,12 +36,6 @@ function cardHead(icon, title, taskId, extra = []) {
   ]);
 }
 
-/** The first line of the bot's text without its "[T…] " prefix: the plan in words. */
-function headline(content, taskId) {
-  const first = String(content ?? "").split("\n", 1)[0];
-  return first.replace(`[${taskId}]`, "").trim();
-}
-
 function field(name, value) {
   return el("div", { class: "field" }, [el("span", { class: "field-name", text: name }), el("span", { class: "field-value" }, value)]);
 }
@@ -148,7 +142,7 @@ export function planCard(ctx, frame) {
     : el("span", { class: "badge badge-ok", text: t("plan.runsNow") });
   return el("section", { class: "card card-plan", data: { task: frame.task_id, kind: "plan" } }, [
     cardHead("▤", t("plan.title"), frame.task_id, [badge, task ? statusPill(task.status) : null]),
-    el("div", { class: "card-lead", text: headline(frame.content, frame.task_id) || planSummary(frame.plan) }),
+    el("div", { class: "card-lead", text: task?.headline || planSummary(frame.plan) }),
     el("div", { class: "fields" }, planFields(frame.plan)),
     task ? taskProgress(task) : null,
     buttonRow(ctx, frame, frame.interactive_actions, task),

@@ -44,7 +44,7 @@ export class TaskView {
     this.taskId = taskId;
     this.roomId = roomId;
     this.plan = null;
-    this.headline = null; // the plan in the bot's words
+    this.headline = null; // the plan in the bot's words: its first line, without "[T…]"
     this.requiresApproval = false;
     this.requestedBy = null;
     this.expiresAt = null;
