@@ -17,7 +17,15 @@ import pytest
 import pytest_asyncio
 from conftest import unavailable
 from harness import REPO, AgentProcess, Database, HubProcess
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
 from test_hub_agents import wait_online
 
 from cmdb import accounts
@@ -25,7 +33,7 @@ from hub.demo import AGENT_ID, AGENT_YAML, DEMO_FILES, ROOM_SCOPES, ROOMS, USERS
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-VIEWPORT = {"width": 1280, "height": 800}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 DOCS = REPO / "docs"
 
 expect.set_options(timeout=20_000)
@@ -134,7 +142,7 @@ class Person:
         await self.page.click(f'.room-item[data-room="{room_id}"]')
         await expect(self.page.locator(f'.timeline[data-room="{room_id}"]')).to_be_visible()
 
-    def timeline(self, room_id: str):  # type: ignore[no-untyped-def]
+    def timeline(self, room_id: str) -> Locator:
         return self.page.locator(f'.timeline[data-room="{room_id}"]')
 
     def assert_no_errors(self, *allowed: str) -> None:
@@ -143,7 +151,7 @@ class Person:
 
 
 async def new_window(browser: Browser, locale: str = "ko-KR") -> Person:
-    context = await browser.new_context(viewport=VIEWPORT, locale=locale)  # type: ignore[arg-type]
+    context = await browser.new_context(viewport=VIEWPORT, locale=locale)
     page = await context.new_page()
     person = Person(context, page)
     page.on("pageerror", lambda exc: person.errors.append(f"pageerror: {exc}"))

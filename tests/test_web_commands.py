@@ -17,12 +17,12 @@ from browser_support import (  # noqa: F401  (fixtures)
     sign_in,
     web_lab,
 )
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, FilePayload, Locator, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 
-def card(person: Person, room: str, kind: str, task_id: str | None = None):  # type: ignore[no-untyped-def]
+def card(person: Person, room: str, kind: str, task_id: str | None = None) -> Locator:
     selector = f'.card[data-kind="{kind}"]' + (f'[data-task="{task_id}"]' if task_id else "")
     return person.timeline(room).locator(selector)
 
@@ -83,10 +83,12 @@ async def test_deploy_uploaded_from_the_page_is_approved_in_another_browser(
     alice = await sign_in(browser, web_lab, "alice", room="budget")
     bob = await sign_in(browser, web_lab, "bob", room="budget")
 
-    await alice.page.set_input_files(
-        "#file-input",
-        files=[{"name": "budget-2.3.1.war", "mimeType": "application/java-archive", "buffer": war}],
-    )
+    upload: FilePayload = {
+        "name": "budget-2.3.1.war",
+        "mimeType": "application/java-archive",
+        "buffer": war,
+    }
+    await alice.page.set_input_files("#file-input", files=[upload])
     panel = alice.page.locator("#upload-panel")
     await expect(panel).to_have_attribute("data-state", "done")
     await expect(panel).to_have_attribute("data-sha256", hashlib.sha256(war).hexdigest())
@@ -147,7 +149,7 @@ async def test_a_button_shows_pressed_refused_and_expired(
     carol = await sign_in(browser, web_lab, "carol")
     await alice.say("@guardia ping")
 
-    def disk_button(person: Person):  # type: ignore[no-untyped-def]
+    def disk_button(person: Person) -> Locator:
         return person.timeline("ops").locator("button[data-code=CHECK_DISK_SPACE]").last
 
     await disk_button(dave).click()  # a viewer may not run it
