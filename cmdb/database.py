@@ -13,8 +13,9 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.base import Executable
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./guardia.db"
@@ -52,6 +53,18 @@ def create_engine(url: str | None = None, **kw: Any) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def run(
+    session: AsyncSession, statement: Executable, params: list[dict[str, Any]] | None = None
+) -> CursorResult[Any]:
+    """A Core statement (UPDATE ... RETURNING, bulk INSERT) in the session's transaction.
+
+    sqlmodel's `exec` is for ORM selects; this is the path for everything else.
+    """
+    connection = await session.connection()
+    result: CursorResult[Any] = await connection.execute(statement, params)
+    return result
 
 
 def alembic_config() -> Config:

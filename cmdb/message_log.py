@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from cmdb.database import run
 from cmdb.exceptions import NotFound
 from cmdb.tables import Message as MessageRow
 from cmdb.tables import Room, utcnow
@@ -33,18 +34,20 @@ async def append_batch(
     """Store messages of one room in one transaction; returns them stamped and encoded."""
     n = len(messages)
     async with sessions() as session, session.begin():
-        result = await session.execute(
+        result = await run(
+            session,
             sa.update(Room)
             .where(col(Room.id) == room_id)
             .values(last_seq=col(Room.last_seq) + n)
-            .returning(col(Room.last_seq))
+            .returning(col(Room.last_seq)),
         )
         last = result.scalar_one_or_none()
         if last is None:
             raise NotFound(f"no room {room_id!r}")
         now, ts = utcnow(), utc_now()
         out = [stamp(m, last - n + 1 + i, ts) for i, m in enumerate(messages)]
-        await session.execute(
+        await run(
+            session,
             sa.insert(MessageRow),
             [
                 {
@@ -66,11 +69,12 @@ async def replay(
     session: AsyncSession, room_id: str, after_seq: int, limit: int = MAX_PAGE
 ) -> list[str]:
     """Stored frames of a room with seq > after_seq, oldest first."""
-    rows = await session.execute(
+    rows = await run(
+        session,
         sa.select(MessageRow.frame)  # type: ignore[call-overload]
         .where(MessageRow.room_id == room_id, MessageRow.seq > after_seq)
         .order_by(MessageRow.seq)
-        .limit(min(limit, MAX_PAGE))
+        .limit(min(limit, MAX_PAGE)),
     )
     return [row[0] for row in rows]
 

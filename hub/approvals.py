@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from cmdb.accounts import Identity
 from cmdb.audit import append as audit
+from cmdb.database import run
 from cmdb.tables import Approval, ButtonRecord, Task, utcnow
 from hub.authorization import require_approver
 from hub.buttons import create_button
@@ -111,27 +112,29 @@ class ApprovalService:
             )
         decision = "APPROVED" if approve else "REJECTED"
         async with self.state.sessions() as session, session.begin():
-            won = await session.execute(
+            won = await run(
+                session,
                 sa.update(Approval)
                 .where(
                     col(Approval.task_id) == task_id,
                     col(Approval.decision).is_(None),
                     col(Approval.expires_at) > now,
                 )
-                .values(decision=decision, decided_by=identity.name, decided_at=now)
+                .values(decision=decision, decided_by=identity.name, decided_at=now),
             )
-            if won.rowcount != 1:  # type: ignore[attr-defined]
+            if won.rowcount != 1:
                 raise ActionExpired(
                     pick(lang, "이미 결정된 요청입니다.", "This request was already decided.")
                 )
-            await session.execute(
+            await run(
+                session,
                 sa.update(ButtonRecord)
                 .where(
                     col(ButtonRecord.task_id) == task_id,
                     col(ButtonRecord.used_at).is_(None),
                     col(ButtonRecord.command_code).in_(["APPROVE", "REJECT"]),
                 )
-                .values(used_at=now, used_by=identity.name)
+                .values(used_at=now, used_by=identity.name),
             )
         async with self.state.sessions() as session:
             await audit(
@@ -197,14 +200,15 @@ class ApprovalService:
             )
         for approval in due:
             async with self.state.sessions() as session, session.begin():
-                won = await session.execute(
+                won = await run(
+                    session,
                     sa.update(Approval)
                     .where(
                         col(Approval.task_id) == approval.task_id, col(Approval.decision).is_(None)
                     )
-                    .values(decision="EXPIRED", decided_at=now)
+                    .values(decision="EXPIRED", decided_at=now),
                 )
-            if won.rowcount != 1:  # type: ignore[attr-defined]
+            if won.rowcount != 1:
                 continue
             async with self.state.sessions() as session:
                 await audit(session, BOT_NAME, "approval_expired", {}, approval.task_id)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from cmdb.database import run
 from cmdb.tables import ButtonRecord, utcnow
 from hub.exceptions import ActionExpired, UnknownAction
 from hub.i18n import pick
@@ -80,16 +81,17 @@ async def claim(state: HubState, record: ButtonRecord, user: str, lang: str) -> 
     """Mark a button used by `user`; only the first of concurrent presses gets through."""
     now = utcnow()
     async with state.sessions() as session, session.begin():
-        result = await session.execute(
+        result = await run(
+            session,
             sa.update(ButtonRecord)
             .where(
                 sa.column("action_id") == record.action_id,
                 sa.column("used_at").is_(None),
                 sa.column("expires_at") > now,
             )
-            .values(used_at=now, used_by=user)
+            .values(used_at=now, used_by=user),
         )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         raise ActionExpired(
             pick(lang, "이미 처리된 버튼입니다.", "This button was already pressed.")
         )

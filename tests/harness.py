@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import orjson
+import sqlalchemy as sa
 import websockets
 from websockets.asyncio.client import ClientConnection
 
@@ -75,6 +76,16 @@ class Database:
 
     async def add_room(self, room_id: str, scope: str | None = None) -> None:
         await self._run(lambda s: accounts.add_room(s, room_id, None, scope))
+
+    async def execute(self, sql: str) -> None:
+        """Raw SQL, as an intruder with database access would run it."""
+
+        async def run(session: Any) -> None:
+            connection = await session.connection()
+            await connection.execute(sa.text(sql))
+            await session.commit()
+
+        await self._run(run)
 
     async def import_cmdb(self, text: str) -> None:
         await self._run(lambda s: import_document(s, load_cmdb(text)))

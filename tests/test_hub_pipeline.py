@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -104,8 +103,9 @@ async def start_lab(
 
 
 @pytest.fixture
-async def lab(sqlite_db: Database, tmp_path: Path) -> AsyncIterator[Lab]:
-    lab = await start_lab(sqlite_db, tmp_path)
+async def lab(any_db: Database, tmp_path: Path) -> AsyncIterator[Lab]:
+    """The lab on SQLite and on the real PostgreSQL: the same pipeline on both."""
+    lab = await start_lab(any_db, tmp_path)
     yield lab
     lab.agent.stop()
     lab.hub.stop()
@@ -284,9 +284,9 @@ async def test_task_for_an_offline_agent_runs_once_the_agent_connects(
 
 @pytest.mark.slow
 async def test_hub_killed_mid_task_loses_no_result_and_runs_nothing_twice(
-    sqlite_db: Database, tmp_path: Path
+    any_db: Database, tmp_path: Path
 ) -> None:
-    lab = await start_lab(sqlite_db, tmp_path, restart_seconds=3)
+    lab = await start_lab(any_db, tmp_path, restart_seconds=3)
     try:
         async with chat_client(lab.hub, lab.tokens["oscar"]) as oscar:
             await oscar.join("lab")
@@ -352,9 +352,7 @@ async def test_editing_an_audit_row_makes_verify_fail_and_name_it(lab: Lab) -> N
     assert ok.returncode == 0, ok.stderr
     assert "audit chain OK" in ok.stdout
 
-    path = lab.db.url.split(":///", 1)[1]
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 2")
+    await lab.db.execute("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 2")
     bad = subprocess.run(
         [str(BIN / "guardia"), "audit", "verify"], env=env, capture_output=True, text=True
     )
