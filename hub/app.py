@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from hub import api, artifacts
 from hub.agent_endpoint import agent_endpoint
 from hub.chat_endpoint import chat_endpoint
+from hub.security_headers import SecurityHeaders
 from hub.settings import Settings
 from hub.state import HubState
 
@@ -46,4 +48,4 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if STATIC.is_dir():
         routes.append(Mount("/", StaticFiles(directory=STATIC, html=True), name="static"))
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])

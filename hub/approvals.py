@@ -24,7 +24,7 @@ from hub.i18n import pick
 from hub.parser import Plan
 from hub.task_states import TaskState
 from hub.tasks import BOT_NAME, iso
-from protocol import ApprovalRequest
+from protocol import ApprovalRequest, TaskUpdate
 
 if TYPE_CHECKING:
     from hub.state import HubState
@@ -151,13 +151,22 @@ class ApprovalService:
                 f"approved by {identity.name}",
                 approved_by=[identity.name],
             )
-            await self.state.bot.say(
-                record.room_id,
-                pick(
-                    lang,
-                    f"{identity.name}님이 {task_id}를 승인했습니다. 실행합니다.",
-                    f"{identity.name} approved {task_id}. Running it.",
-                ),
+            said = pick(
+                lang,
+                f"{identity.name}님이 {task_id}를 승인했습니다. 실행합니다.",
+                f"{identity.name} approved {task_id}. Running it.",
+            )
+            await self.state.bot.say(record.room_id, said)
+            # the same, for clients: who decided, on the task's own timeline
+            await self.state.post(
+                TaskUpdate(
+                    room_id=record.room_id,
+                    sender=BOT_NAME,
+                    sender_type="SYSTEM",
+                    task_id=task_id,
+                    status="APPROVED",
+                    message=f"approved by {identity.name}",
+                )
             )
             async with self.state.sessions() as session:
                 await audit(session, identity.name, "dispatch", {"agent": task.agent_id}, task_id)

@@ -157,3 +157,15 @@ async def test_health_reports_ok(hub: HubProcess) -> None:
         response = await client.get(hub.http + "/api/health")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+async def test_http_responses_carry_security_headers(hub: HubProcess) -> None:
+    import httpx
+
+    async with httpx.AsyncClient() as client:
+        page = await client.get(hub.http + "/")
+        api = await client.get(hub.http + "/api/health")
+    for response in (page, api):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-cache"
