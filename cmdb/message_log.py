@@ -8,6 +8,7 @@ SQLite): no gaps, no duplicates, however many writers and hubs there are.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -77,6 +78,24 @@ async def replay(
         .limit(min(limit, MAX_PAGE)),
     )
     return [row[0] for row in rows]
+
+
+async def frames_between(
+    session: AsyncSession, room_id: str, after_seq: int, before_seq: int
+) -> list[tuple[int, str]]:
+    """Stored frames with after_seq < seq < before_seq, with their seq, oldest first."""
+    rows: Any = await run(
+        session,
+        sa.select(MessageRow.seq, MessageRow.frame)  # type: ignore[call-overload]
+        .where(
+            MessageRow.room_id == room_id,
+            MessageRow.seq > after_seq,
+            MessageRow.seq < before_seq,
+        )
+        .order_by(MessageRow.seq)
+        .limit(MAX_PAGE),
+    )
+    return [(int(row[0]), str(row[1])) for row in rows]
 
 
 async def last_seq(session: AsyncSession, room_id: str) -> int:

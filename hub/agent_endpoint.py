@@ -85,6 +85,7 @@ class AgentSession:
         await self._seen()
         self.link.conn.send(encode(Welcome(agent_id=self.agent_id, server_version=SERVER_VERSION)))
         self.link.ready = True
+        await self.state.agent_ready(self.agent_id)
         log.info("agent %s online (%d nodes)", self.agent_id, len(msg.nodes))
         await self.state.tasks.redeliver(self.agent_id)
 
@@ -126,4 +127,5 @@ async def agent_endpoint(websocket: WebSocket) -> None:
         await conn.run(session.on_frame, session.on_binary)
     finally:
         if state.agents.detach(agent_id, conn):
+            await state.agent_gone(agent_id)
             log.info("agent %s offline", agent_id)

@@ -60,7 +60,11 @@ async def health(request: Request) -> Response:
             {"status": "unavailable", "database": type(exc).__name__}, status_code=503
         )
     return OrjsonResponse(
-        {"status": "ok", "version": SERVER_VERSION, "agents_online": state.agents.online()}
+        {
+            "status": "ok",
+            "version": SERVER_VERSION,
+            "agents_online": await state.online_agents(),
+        }
     )
 
 

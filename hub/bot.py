@@ -112,7 +112,7 @@ class Bot:
                 raise UnknownRoom(room_id)
             inst, system = parse_scope(room.scope)
             nodes = await nodes_in_scope(session, inst, system)
-        online = set(self.state.agents.online())
+        online = set(await self.state.online_agents())
         targets = [n.asset_code for n, _ in nodes if n.agent_id in online] or [
             n.asset_code for n, _ in nodes
         ]

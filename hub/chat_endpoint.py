@@ -108,6 +108,7 @@ class ChatSession:
         conn.replaying[room.id] = []
         self.state.members.join(room.id, conn)
         room = await self._room(room.id)
+        self.state.sequencer.start_at(room.id, room.last_seq)
         conn.send(encode(Joined(room_id=room.id, last_seq=room.last_seq)))
         cursor = room.last_seq if msg.after_seq is None else msg.after_seq
         while msg.after_seq is not None:

@@ -360,7 +360,7 @@ class CommandPipeline:
         await self._audit(identity.name, "cancel", {"status": task.status}, task_id)
         if task.status in (TaskState.DISPATCHED, TaskState.RUNNING):
             assert task.agent_id is not None
-            self.state.agents.send(task.agent_id, encode(TaskCancel(task_id=task_id)))
+            await self.state.send_to_agent(task.agent_id, encode(TaskCancel(task_id=task_id)))
             await self.state.bot.say(
                 room_id,
                 pick(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 from hub.connection import Connection
 
 
 class RoomMembers:
-    def __init__(self) -> None:
+    def __init__(self, on_empty: Callable[[str], None] = lambda room_id: None) -> None:
         self._members: dict[str, set[Connection]] = defaultdict(set)
+        self._on_empty = on_empty
 
     def join(self, room_id: str, conn: Connection) -> None:
         self._members[room_id].add(conn)
@@ -20,6 +22,7 @@ class RoomMembers:
             members.discard(conn)
             if not members:
                 del self._members[room_id]
+                self._on_empty(room_id)
         conn.cursors.pop(room_id, None)
         conn.replaying.pop(room_id, None)
 

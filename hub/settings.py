@@ -42,6 +42,8 @@ class Settings:
     data_dir: Path = Path("./guardia-data")
     llm_base_url: str | None = None
     redis_url: str | None = None
+    #: channel and key prefix on Redis, for sites (or tests) sharing one Redis
+    redis_namespace: str = "guardia"
     #: messages written per commit at most, when senders outpace the database
     write_batch: int = 256
     #: store room messages (off only to measure what persistence costs, in bench/)
@@ -63,6 +65,7 @@ class Settings:
             data_dir=Path(os.environ.get("GUARDIA_DATA_DIR", "./guardia-data")),
             llm_base_url=os.environ.get("GUARDIA_LLM_BASE_URL") or None,
             redis_url=os.environ.get("GUARDIA_REDIS_URL") or None,
+            redis_namespace=os.environ.get("GUARDIA_REDIS_NAMESPACE", "guardia"),
             write_batch=_int("GUARDIA_WRITE_BATCH", 256),
             persist_messages=os.environ.get("GUARDIA_PERSIST_MESSAGES", "1") != "0",
         )

@@ -11,7 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cmdb.database import create_engine, session_factory, upgrade
+from cmdb.message_log import frames_between
 from hub.agent_links import AgentLinks
+from hub.backplane import RedisBackplane
+from hub.room_sequencer import RoomSequencer
 from hub.room_writer import RoomWriter
 from hub.rooms import RoomMembers
 from hub.settings import Settings
@@ -48,14 +51,25 @@ class HubState:
         self.settings = settings
         self.engine: AsyncEngine = create_engine(settings.database_url)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
-        self.members = RoomMembers()
+        self.sequencer = RoomSequencer(self._deliver, self._fetch_gap)
+        self.members = RoomMembers(on_empty=self.sequencer.forget)
         self.writer = RoomWriter(
             self.sessions,
-            self.members.room_broadcast,
+            self._stored,
             batch=settings.write_batch,
             persist=settings.persist_messages,
         )
         self.agents = AgentLinks()
+        self.backplane = (
+            RedisBackplane(
+                settings.redis_url,
+                self.sequencer.offer,
+                self.agents.send,
+                namespace=settings.redis_namespace,
+            )
+            if settings.redis_url
+            else None
+        )
         self.signing_key = load_signing_key(settings.data_dir)
         # the command side is built last: it needs the rest of the state
         from hub.tasks import TaskService
@@ -74,6 +88,8 @@ class HubState:
 
     async def start(self) -> None:
         await upgrade(self.engine)
+        if self.backplane is not None:
+            await self.backplane.start()
         await self.tasks.start()
         log.info("hub ready (database %s)", self.engine.url.render_as_string(hide_password=True))
 
@@ -82,8 +98,53 @@ class HubState:
         await self.bot.stop()
         await self.pipeline.aclose()
         await self.writer.close()
+        await self.sequencer.close()
+        if self.backplane is not None:
+            await self.backplane.stop()
         await self.engine.dispose()
 
     async def post(self, message: Message) -> Message:
         """Store a room frame and broadcast it: the one way anything reaches a room."""
         return await self.writer.post(message)
+
+    # -- room frames, from this hub's writer or another hub's --------------------------------
+
+    def _stored(self, room_id: str, seq: int, frame: str) -> None:
+        self.sequencer.offer(room_id, seq, frame)
+        if self.backplane is not None:
+            self.backplane.publish_room(room_id, seq, frame)
+
+    def _deliver(self, room_id: str, seq: int, frame: str) -> None:
+        self.members.room_broadcast(room_id, seq, frame)
+
+    async def _fetch_gap(self, room_id: str, after: int, before: int) -> list[tuple[int, str]]:
+        async with self.sessions() as session:
+            return await frames_between(session, room_id, after, before)
+
+    # -- agents, on this hub or (with Redis) on another -------------------------------------
+
+    async def send_to_agent(self, agent_id: str, frame: str) -> bool:
+        if self.agents.send(agent_id, frame):
+            return True
+        if self.backplane is not None:
+            return await self.backplane.send_to_agent(agent_id, frame)
+        return False
+
+    async def agent_online(self, agent_id: str) -> bool:
+        if self.agents.get(agent_id) is not None:
+            return True
+        return self.backplane is not None and await self.backplane.agent_online(agent_id)
+
+    async def online_agents(self) -> list[str]:
+        local = set(self.agents.online())
+        if self.backplane is not None:
+            local |= set(await self.backplane.online_agents())
+        return sorted(local)
+
+    async def agent_ready(self, agent_id: str) -> None:
+        if self.backplane is not None:
+            await self.backplane.agent_attached(agent_id)
+
+    async def agent_gone(self, agent_id: str) -> None:
+        if self.backplane is not None:
+            await self.backplane.agent_detached(agent_id)

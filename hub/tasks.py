@@ -296,7 +296,9 @@ class TaskService:
                     pick(task.lang, "작업 제한 시간이 지났습니다", "the task passed its deadline"),
                 )
                 if task.agent_id is not None:
-                    self.state.agents.send(task.agent_id, encode(TaskCancel(task_id=task.id)))
+                    await self.state.send_to_agent(
+                        task.agent_id, encode(TaskCancel(task_id=task.id))
+                    )
             try:
                 await self.finish_here(task, new, why)
             except IllegalTransition:

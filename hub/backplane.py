@@ -1,0 +1,143 @@
+"""Several hubs as one (GUARDIA_REDIS_URL): room frames, agent frames and agent presence.
+
+- Every stored room frame is published on `<namespace>:room:<room>`; every hub hands it to its
+  own members through the room sequencer (order and gaps are handled there).
+- A frame for an agent held by another hub goes on `<namespace>:agent:<agent>`; the hub that
+  holds the agent subscribes to that channel while it does.
+- `<namespace>:presence:<agent>` names the hub holding the agent, with a TTL refreshed while the
+  link lives, so a hub that dies stops claiming its agents within a TTL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+
+import redis.asyncio as redis
+
+log = logging.getLogger("guardia.hub.backplane")
+
+PRESENCE_TTL = 30
+PRESENCE_REFRESH = 10.0
+
+RoomFrame = Callable[[str, int, str], None]
+AgentFrame = Callable[[str, str], bool]
+
+
+class RedisBackplane:
+    def __init__(
+        self,
+        url: str,
+        on_room_frame: RoomFrame,
+        on_agent_frame: AgentFrame,
+        namespace: str = "guardia",
+    ) -> None:
+        self.hub_id = uuid.uuid4().hex[:12]
+        # Pub/Sub ignores Redis database numbers: a namespace keeps sites (and tests) apart
+        self.room_prefix = f"{namespace}:room:"
+        self.agent_prefix = f"{namespace}:agent:"
+        self.presence_prefix = f"{namespace}:presence:"
+        self._redis = redis.Redis.from_url(url)
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        self._on_room_frame = on_room_frame
+        self._on_agent_frame = on_agent_frame
+        self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self._local_agents: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        await self._redis.ping()
+        await self._pubsub.psubscribe(self.room_prefix + "*")
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="backplane-listen"),
+            asyncio.create_task(self._publish(), name="backplane-publish"),
+            asyncio.create_task(self._refresh_presence(), name="backplane-presence"),
+        ]
+        log.info("backplane up as hub %s", self.hub_id)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for agent_id in list(self._local_agents):
+            await self.agent_detached(agent_id)
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._redis.aclose()
+
+    # -- rooms -------------------------------------------------------------------------
+
+    def publish_room(self, room_id: str, seq: int, frame: str) -> None:
+        """Queue a stored frame for the other hubs; never waits (called per message)."""
+        payload = f"{self.hub_id}\n{seq}\n".encode() + frame.encode()
+        self._outbox.put_nowait((self.room_prefix + room_id, payload))
+
+    async def _publish(self) -> None:
+        while True:
+            channel, payload = await self._outbox.get()
+            try:
+                await self._redis.publish(channel, payload)
+            except redis.RedisError:
+                log.exception("publishing on %s failed", channel)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async for message in self._pubsub.listen():
+                    self._dispatch(message)
+            except redis.RedisError:
+                log.exception("backplane connection lost; resubscribing")
+                await asyncio.sleep(1.0)
+
+    def _dispatch(self, message: dict[str, object]) -> None:
+        channel = message.get("channel")
+        data = message.get("data")
+        if not isinstance(channel, bytes) or not isinstance(data, bytes):
+            return
+        name = channel.decode()
+        if name.startswith(self.room_prefix):
+            origin, seq, frame = data.split(b"\n", 2)
+            if origin.decode() != self.hub_id:
+                self._on_room_frame(name[len(self.room_prefix) :], int(seq), frame.decode())
+        elif name.startswith(self.agent_prefix):
+            self._on_agent_frame(name[len(self.agent_prefix) :], data.decode())
+
+    # -- agents ------------------------------------------------------------------------
+
+    async def agent_attached(self, agent_id: str) -> None:
+        self._local_agents.add(agent_id)
+        await self._pubsub.subscribe(self.agent_prefix + agent_id)
+        await self._redis.set(self.presence_prefix + agent_id, self.hub_id, ex=PRESENCE_TTL)
+
+    async def agent_detached(self, agent_id: str) -> None:
+        self._local_agents.discard(agent_id)
+        with contextlib.suppress(redis.RedisError):
+            await self._pubsub.unsubscribe(self.agent_prefix + agent_id)
+            key = self.presence_prefix + agent_id
+            if await self._redis.get(key) == self.hub_id.encode():
+                await self._redis.delete(key)
+
+    async def send_to_agent(self, agent_id: str, frame: str) -> bool:
+        """Hand a frame to the hub holding the agent; False if no hub holds it."""
+        receivers = int(await self._redis.publish(self.agent_prefix + agent_id, frame.encode()))
+        return receivers > 0
+
+    async def agent_online(self, agent_id: str) -> bool:
+        return bool(await self._redis.exists(self.presence_prefix + agent_id))
+
+    async def online_agents(self) -> list[str]:
+        keys = [k.decode() async for k in self._redis.scan_iter(match=self.presence_prefix + "*")]
+        return sorted(k[len(self.presence_prefix) :] for k in keys)
+
+    async def _refresh_presence(self) -> None:
+        while True:
+            await asyncio.sleep(PRESENCE_REFRESH)
+            for agent_id in list(self._local_agents):
+                with contextlib.suppress(redis.RedisError):
+                    await self._redis.set(
+                        self.presence_prefix + agent_id, self.hub_id, ex=PRESENCE_TTL
+                    )
