@@ -145,11 +145,11 @@ class TaskService:
         """Send a task to its agent now, or tell the room it waits for the agent."""
         agent_id = task.agent_id
         assert agent_id is not None
-        if self.state.agents.get(agent_id) is not None:
+        if await self.state.agent_online(agent_id):
             # recorded before it is sent: the agent's answer may come back at once. Should the
             # link drop in between, the task goes out again when the agent says hello.
             task = await self.transition(task.id, TaskState.DISPATCHED, f"sent to {agent_id}")
-            self.state.agents.send(agent_id, encode(self.assignment(task)))
+            await self.state.send_to_agent(agent_id, encode(self.assignment(task)))
             return
         wait_min = max(1, round(self.state.settings.dispatch_wait / 60))
         await self.say(

@@ -27,6 +27,7 @@ from cmdb.importer import import_document
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+NGINX = "/usr/sbin/nginx"
 
 
 def free_port() -> int:
@@ -100,7 +101,7 @@ class HubProcess:
         self.port = free_port()
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = data_dir / "hub.log"
+        self.log_path = data_dir / f"hub-{self.port}.log"
 
     @property
     def http(self) -> str:
@@ -151,20 +152,88 @@ class HubProcess:
         return read_log(self.log_path)
 
 
+class NginxProcess:
+    """Debian's nginx in front of hubs, running the repository's own location file."""
+
+    def __init__(self, workdir: Path, upstreams: list[int]) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.upstreams = upstreams
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def config(self) -> str:
+        servers = "".join(
+            f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;\n" for p in self.upstreams
+        )
+        tmp = self.workdir / "nginx-tmp"
+        return (
+            "worker_processes 1;\nuser root;\nerror_log stderr warn;\n"
+            f"pid {self.workdir / 'nginx.pid'};\n"
+            "events { worker_connections 1024; }\n"
+            "http {\n"
+            "  access_log off;\n"
+            f"  client_body_temp_path {tmp}/body;\n  proxy_temp_path {tmp}/proxy;\n"
+            f"  fastcgi_temp_path {tmp}/fastcgi;\n  uwsgi_temp_path {tmp}/uwsgi;\n"
+            f"  scgi_temp_path {tmp}/scgi;\n"
+            f"  upstream guardia_hubs {{\n{servers}  }}\n"
+            f"  server {{\n    listen 127.0.0.1:{self.port};\n"
+            f"    include {REPO / 'nginx' / 'guardia-locations.conf'};\n  }}\n"
+            "}\n"
+        )
+
+    async def start(self) -> None:
+        (self.workdir / "nginx-tmp").mkdir(parents=True, exist_ok=True)
+        conf = self.workdir / "nginx.conf"
+        conf.write_text(self.config())
+        with open(self.workdir / "nginx.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [NGINX, "-c", str(conf), "-g", "daemon off;"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(read_log(self.workdir / "nginx.log"))
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
+                return
+            await asyncio.sleep(0.05)
+        raise RuntimeError("nginx did not listen in 10 s")
+
+    def stop(self) -> None:
+        terminate(self.proc)
+        self.proc = None
+
+
 class AgentProcess:
     """`guardia-agent` in a child process."""
 
     def __init__(
-        self, hub: HubProcess, agent_id: str, token: str, config: Path, workdir: Path
+        self,
+        hub: HubProcess,
+        agent_id: str,
+        token: str,
+        config: Path,
+        workdir: Path,
+        hub_url: str | None = None,
     ) -> None:
         self.hub, self.agent_id, self.token = hub, agent_id, token
+        self.hub_url = hub_url or hub.ws
         self.config, self.workdir = config, workdir
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / f"agent-{agent_id}.log"
 
     def start(self) -> None:
         env = {**os.environ, "GUARDIA_AGENT_TOKEN": self.token}
-        argv = [str(BIN / "guardia-agent"), "--hub", self.hub.ws, "--id", self.agent_id]
+        argv = [str(BIN / "guardia-agent"), "--hub", self.hub_url, "--id", self.agent_id]
         argv += ["--config", str(self.config)]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
@@ -207,12 +276,15 @@ class ChatClient:
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
-            if left <= 0:
+            try:
+                if left <= 0:
+                    raise TimeoutError
+                frame = await self.recv(left)
+            except TimeoutError:
                 raise AssertionError(
                     f"no {msg_type} {match} within {timeout} s; saw "
                     f"{[(f['msg_type'], f.get('content', '')[:60]) for f in self.seen[-10:]]}"
-                )
-            frame = await self.recv(left)
+                ) from None
             if frame["msg_type"] == msg_type and all(frame.get(k) == v for k, v in match.items()):
                 return frame
 
