@@ -15,6 +15,7 @@ from hub.connection import Connection
 from hub.exceptions import Forbidden, HubError, NotInRoom, UnknownRoom
 from hub.handshake import open_connection
 from hub.i18n import lang_of, pick
+from hub.rate_limit import TokenBucket
 from hub.state import SERVER_VERSION, HubState
 from protocol import (
     CHAT_CLIENT_TYPES,
@@ -47,6 +48,11 @@ class ChatSession:
         self.conn = conn
         self.identity: Identity = conn.identity
         self.lang = "en"
+        # integrations (bot tokens) post in bulk; people do not
+        scale = 10.0 if self.identity.is_bot else 1.0
+        self.bucket = TokenBucket(
+            state.settings.rate_per_second * scale, state.settings.rate_burst * scale
+        )
         self._handlers: dict[str, Handler] = {
             "JOIN": self.on_join,
             "LEAVE": self.on_leave,
@@ -61,6 +67,20 @@ class ChatSession:
         self.conn.send(encode(Error(code=code, message=message, ref=ref, sender_type="SYSTEM")))
 
     async def on_frame(self, text: str) -> None:
+        if not self.bucket.take():
+            if self.bucket.abusive:
+                self.conn.close(CloseCode.RATE_LIMITED, "rate limit exceeded")
+            else:
+                self.error(
+                    ErrorCode.RATE_LIMITED,
+                    pick(
+                        self.lang,
+                        "메시지를 너무 빨리 보내고 있습니다. 잠시 후 다시 보내 주세요.",
+                        "You are sending too fast; this frame was dropped. Slow down.",
+                    ),
+                    None,
+                )
+            return
         try:
             msg = decode(text, CHAT_CLIENT_TYPES, max_bytes=self.state.settings.max_frame_bytes)
         except ProtocolError as exc:

@@ -46,6 +46,9 @@ class Settings:
     redis_namespace: str = "guardia"
     #: messages written per commit at most, when senders outpace the database
     write_batch: int = 256
+    #: frames per second a chat connection may send, and the burst it may save up
+    rate_per_second: float = 20.0
+    rate_burst: float = 60.0
     #: store room messages (off only to measure what persistence costs, in bench/)
     persist_messages: bool = True
 
@@ -67,5 +70,7 @@ class Settings:
             redis_url=os.environ.get("GUARDIA_REDIS_URL") or None,
             redis_namespace=os.environ.get("GUARDIA_REDIS_NAMESPACE", "guardia"),
             write_batch=_int("GUARDIA_WRITE_BATCH", 256),
+            rate_per_second=_float("GUARDIA_RATE_PER_SECOND", 20.0),
+            rate_burst=_float("GUARDIA_RATE_BURST", 60.0),
             persist_messages=os.environ.get("GUARDIA_PERSIST_MESSAGES", "1") != "0",
         )

@@ -138,7 +138,7 @@ async def test_concurrent_senders_get_distinct_consecutive_seqs(
 async def test_rejoin_with_after_seq_replays_exactly_the_missed_messages_across_restart(
     any_db: Database, tmp_path: Path
 ) -> None:
-    hub = HubProcess(any_db, tmp_path)
+    hub = HubProcess(any_db, tmp_path, GUARDIA_RATE_PER_SECOND="100000")
     await hub.start()
     try:
         await any_db.add_room("ops")

@@ -28,7 +28,13 @@ def tiny_socket(port: int) -> socket.socket:
 async def test_slow_reader_is_dropped_and_the_other_49_keep_receiving(
     sqlite_db: Database, tmp_path: Path
 ) -> None:
-    hub = HubProcess(sqlite_db, tmp_path, GUARDIA_SEND_QUEUE_BYTES=str(256 * 1024))
+    hub = HubProcess(
+        sqlite_db,
+        tmp_path,
+        GUARDIA_SEND_QUEUE_BYTES=str(256 * 1024),
+        GUARDIA_RATE_PER_SECOND="1000000",  # one sender floods on purpose here
+        GUARDIA_RATE_BURST="1000000",
+    )
     await hub.start()
     try:
         await sqlite_db.add_room("big")
