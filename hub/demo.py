@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -139,6 +140,9 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, data_dir: str = "./guard
         ),
         flush=True,
     )
+    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
+    # would kill this process before it can stop the agent it started
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
         uvicorn.Server(build_config(settings, host, port)).run()
     finally:
