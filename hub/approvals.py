@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from cmdb.accounts import Identity
-from cmdb.audit import append as audit
 from cmdb.database import run
 from cmdb.tables import Approval, ButtonRecord, Task, utcnow
 from hub.authorization import require_approver
@@ -50,9 +49,9 @@ class ApprovalService:
                 )
             )
             await session.commit()
-            await audit(
-                session, requester.name, "approval_requested", {"expires_at": iso(expires)}, task.id
-            )
+        await self.state.audit(
+            requester.name, "approval_requested", {"expires_at": iso(expires)}, task.id
+        )
         assert task.room_id is not None
         buttons = [
             await create_button(
@@ -136,14 +135,12 @@ class ApprovalService:
                 )
                 .values(used_at=now, used_by=identity.name),
             )
-        async with self.state.sessions() as session:
-            await audit(
-                session,
-                identity.name,
-                decision.lower(),
-                {"requested_by": approval.requested_by},
-                task_id,
-            )
+        await self.state.audit(
+            identity.name,
+            decision.lower(),
+            {"requested_by": approval.requested_by},
+            task_id,
+        )
         if approve:
             task = await self.state.tasks.transition(
                 task_id,
@@ -168,8 +165,7 @@ class ApprovalService:
                     message=f"approved by {identity.name}",
                 )
             )
-            async with self.state.sessions() as session:
-                await audit(session, identity.name, "dispatch", {"agent": task.agent_id}, task_id)
+            await self.state.audit(identity.name, "dispatch", {"agent": task.agent_id}, task_id)
             await self.state.tasks.dispatch(task)
         else:
             task = await self.state.tasks.transition(
@@ -219,8 +215,7 @@ class ApprovalService:
                 )
             if won.rowcount != 1:
                 continue
-            async with self.state.sessions() as session:
-                await audit(session, BOT_NAME, "approval_expired", {}, approval.task_id)
+            await self.state.audit(BOT_NAME, "approval_expired", {}, approval.task_id)
             task = await self.state.tasks.transition(
                 approval.task_id, TaskState.EXPIRED, "nobody approved it in time"
             )

@@ -19,7 +19,7 @@ from cmdb.inventory import nodes_by_code, nodes_in_scope
 from cmdb.tables import ButtonRecord, Room
 from hub.authorization import require_command
 from hub.buttons import claim, create_button, lookup
-from hub.exceptions import HubError, UnknownAction, UnknownRoom
+from hub.exceptions import Forbidden, HubError, UnknownAction, UnknownRoom
 from hub.i18n import lang_of, pick
 from hub.tasks import BOT_NAME
 from protocol import Chat, Error, TaskStep
@@ -146,7 +146,16 @@ class Bot:
         handler = self._button_handlers.get(record.command_code)
         if handler is None:
             raise UnknownAction(f"unknown command {record.command_code}")
-        await handler(identity, record, lang)
+        try:
+            await handler(identity, record, lang)
+        except Forbidden as exc:
+            await self.state.audit(
+                identity.name,
+                "refused",
+                {"button": record.command_code, "reason": exc.message},
+                record.task_id,
+            )
+            raise
 
     async def _run_read_only(self, identity: Identity, record: ButtonRecord, lang: str) -> None:
         """A read-only action on the button's nodes, one task per agent."""

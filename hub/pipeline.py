@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import col, select
 
 from cmdb.accounts import Identity
-from cmdb.audit import append as audit
 from cmdb.index import CmdbIndex
 from cmdb.tables import Artifact, ButtonRecord, Task
 from hub.artifact_tokens import fetch_token
@@ -382,5 +381,4 @@ class CommandPipeline:
     async def _audit(
         self, actor: str, kind: str, detail: dict[str, Any], task_id: str | None = None
     ) -> None:
-        async with self.state.sessions() as session:
-            await audit(session, actor, kind, detail, task_id)
+        await self.state.audit(actor, kind, detail, task_id)

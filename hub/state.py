@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from cmdb.audit import append as append_audit
 from cmdb.database import create_engine, session_factory, upgrade
 from cmdb.message_log import frames_between
 from hub.agent_links import AgentLinks
@@ -106,6 +108,13 @@ class HubState:
     async def post(self, message: Message) -> Message:
         """Store a room frame and broadcast it: the one way anything reaches a room."""
         return await self.writer.post(message)
+
+    async def audit(
+        self, actor: str, kind: str, detail: dict[str, Any], task_id: str | None = None
+    ) -> None:
+        """Append a decision or outcome to the audit chain."""
+        async with self.sessions() as session:
+            await append_audit(session, actor, kind, detail, task_id)
 
     # -- room frames, from this hub's writer or another hub's --------------------------------
 

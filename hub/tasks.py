@@ -221,6 +221,17 @@ class TaskService:
             except (IllegalTransition, ValueError) as exc:
                 log.warning("task %s: result %s refused: %s", task.id, msg.status, exc)
                 return
+            await self.state.audit(
+                agent_id,
+                "result",
+                {
+                    "status": msg.status,
+                    "results": [
+                        {"node": r.node, "action": r.action, "ok": r.ok} for r in msg.results
+                    ],
+                },
+                task.id,
+            )
             await self._post_finished(task, self._summary(task, msg), msg.results)
         # stored (now or before): the agent may forget it
         self.state.agents.send(agent_id, encode(Ack(task_id=msg.task_id)))
@@ -308,6 +319,7 @@ class TaskService:
         """End a task on the hub's side (no agent result) and tell its room why."""
         if new is not None:
             task = await self.transition(task.id, new, why)
+        await self.state.audit(BOT_NAME, "ended", {"status": task.status, "why": why}, task.id)
         self._last_update.pop(task.id, None)
         await self._post_finished(task, f"{task.id} {task.status}: {why}", [])
 

@@ -177,6 +177,27 @@ async def test_prod_change_needs_another_approver_and_then_runs(lab: Lab) -> Non
         "RUNNING",
         "SUCCEEDED",
     ]
+    async with httpx.AsyncClient() as http:
+        audit = (
+            await http.get(
+                f"{lab.hub.http}/api/audit",
+                headers={"Authorization": f"Bearer {lab.tokens['root']}"},
+            )
+        ).json()
+        not_admin = await http.get(
+            f"{lab.hub.http}/api/audit",
+            headers={"Authorization": f"Bearer {lab.tokens['amy']}"},
+        )
+    kinds = [(e["kind"], e["actor"]) for e in audit if e["task_id"] == plan["task_id"]]
+    assert kinds == [
+        ("approval_requested", "olive"),
+        ("refused", "olive"),
+        ("approved", "amy"),
+        ("dispatch", "amy"),
+        ("result", "lab-agent"),
+    ]
+    assert audit[0]["kind"] == "parse" and audit[0]["actor"] == "olive"
+    assert not_admin.status_code == 403
 
 
 async def test_rejected_change_never_runs(lab: Lab) -> None:
