@@ -379,3 +379,21 @@ async def test_editing_an_audit_row_makes_verify_fail_and_name_it(lab: Lab) -> N
     )
     assert bad.returncode == 1
     assert "entry 2" in bad.stderr
+
+
+@pytest.mark.slow
+async def test_cancel_button_stops_a_running_task_on_the_agent(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    lab = await start_lab(sqlite_db, tmp_path, restart_seconds=30)
+    try:
+        async with chat_client(lab.hub, lab.tokens["oscar"]) as oscar:
+            await oscar.join("lab")
+            plan = await command(oscar, "실험검증계 WAS 재기동해줘")
+            await oscar.expect("TASK_UPDATE", task_id=plan["task_id"], status="RUNNING")
+            await press(oscar, plan, "CANCEL_TASK")
+            done = await oscar.expect("TASK_FINISHED", task_id=plan["task_id"], timeout=20)
+        assert done["status"] == "CANCELLED"
+    finally:
+        lab.agent.stop()
+        lab.hub.stop()
