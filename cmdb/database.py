@@ -6,7 +6,9 @@ or `postgresql+asyncpg://user@host/db`. The same code runs on both.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,18 @@ def _upgrade(connection: Connection) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, "head")
+
+
+@contextlib.asynccontextmanager
+async def one_session(url: str | None = None) -> AsyncIterator[AsyncSession]:
+    """A session on an upgraded database, for one-shot work (the CLI, tests, benches)."""
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        async with session_factory(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
 
 
 async def upgrade(engine: AsyncEngine) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cmdb import accounts
-from cmdb.database import create_engine, session_factory, upgrade
+from cmdb.database import create_engine, one_session, upgrade
 from cmdb.exceptions import CmdbError
 from hub import cli_parse
 
@@ -17,13 +17,8 @@ Command = Callable[[argparse.Namespace], int]
 
 
 async def _with_session(work: Callable[[Any], Awaitable[Any]]) -> Any:
-    engine = create_engine()
-    try:
-        await upgrade(engine)
-        async with session_factory(engine)() as session:
-            return await work(session)
-    finally:
-        await engine.dispose()
+    async with one_session() as session:
+        return await work(session)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from cmdb import accounts
-from cmdb.database import create_engine, session_factory, upgrade
+from cmdb.database import one_session
 from cmdb.document import load_cmdb
 from cmdb.importer import import_document
 
@@ -59,13 +59,8 @@ class Database:
         self.url = url
 
     async def _run(self, work: Any) -> Any:
-        engine = create_engine(self.url)
-        try:
-            await upgrade(engine)
-            async with session_factory(engine)() as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
+        async with one_session(self.url) as session:
+            return await work(session)
 
     async def add_user(self, name: str, *roles: str, bot: bool = False) -> str:
         token: str = await self._run(lambda s: accounts.add_user(s, name, list(roles), bot=bot))

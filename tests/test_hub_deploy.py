@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from harness import Database, chat_client
 from test_hub_agents import wait_online
-from test_hub_pipeline import command, start_lab
+from test_hub_pipeline import command, running_lab
 
 
 def deploy_config(lab_dir: Path, hub_pub: Path, deploy: Path) -> str:
@@ -34,13 +34,12 @@ async def upload(http: httpx.AsyncClient, base: str, token: str, name: str, body
 
 
 async def test_deploy_and_rollback_from_chat(sqlite_db: Database, tmp_path: Path) -> None:
-    lab = await start_lab(sqlite_db, tmp_path, start_agent=False)
     deploy = tmp_path / "webapps"
     deploy.mkdir()
     (deploy / "app.war").write_bytes(b"version 1")
-    lab.agent.config.write_text(deploy_config(tmp_path, lab.hub.data_dir / "hub.pub", deploy))
-    lab.agent.start()
-    try:
+    async with running_lab(sqlite_db, tmp_path, start_agent=False) as lab:
+        lab.agent.config.write_text(deploy_config(tmp_path, lab.hub.data_dir / "hub.pub", deploy))
+        lab.agent.start()
         await wait_online(lab.hub, "lab-agent")
         body = b"version 2 " * 100_000
         async with httpx.AsyncClient() as http:
@@ -60,16 +59,12 @@ async def test_deploy_and_rollback_from_chat(sqlite_db: Database, tmp_path: Path
         assert done["status"] == "SUCCEEDED", done
         assert (deploy / "app.war").read_bytes() == b"version 1"
         assert progress, "no TASK_UPDATE was posted while deploying"
-    finally:
-        lab.agent.stop()
-        lab.hub.stop()
 
 
 async def test_deploy_of_a_file_never_uploaded_is_refused(
     sqlite_db: Database, tmp_path: Path
 ) -> None:
-    lab = await start_lab(sqlite_db, tmp_path)
-    try:
+    async with running_lab(sqlite_db, tmp_path) as lab:
         async with chat_client(lab.hub, lab.tokens["oscar"]) as oscar:
             await oscar.join("lab")
             ref = await oscar.send(
@@ -80,6 +75,3 @@ async def test_deploy_of_a_file_never_uploaded_is_refused(
             error = await oscar.expect("ERROR", ref=ref)
         assert "ghost-9.war" in error["message"]
         assert "업로드" in error["message"]
-    finally:
-        lab.agent.stop()
-        lab.hub.stop()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -102,13 +104,22 @@ async def start_lab(
     return Lab(db, hub, agent, tmp, tokens)
 
 
+@contextlib.asynccontextmanager
+async def running_lab(db: Database, tmp: Path, **kw: Any) -> AsyncIterator[Lab]:
+    """A lab for the length of a `with` block; its agent and hub are stopped after."""
+    lab = await start_lab(db, tmp, **kw)
+    try:
+        yield lab
+    finally:
+        lab.agent.stop()
+        lab.hub.stop()
+
+
 @pytest.fixture
 async def lab(any_db: Database, tmp_path: Path) -> AsyncIterator[Lab]:
     """The lab on SQLite and on the real PostgreSQL: the same pipeline on both."""
-    lab = await start_lab(any_db, tmp_path)
-    yield lab
-    lab.agent.stop()
-    lab.hub.stop()
+    async with running_lab(any_db, tmp_path) as lab:
+        yield lab
 
 
 async def command(client: ChatClient, text: str) -> dict[str, object]:
@@ -236,8 +247,7 @@ async def test_viewer_and_other_scope_operator_are_refused(
 
 
 async def test_expired_approval_cannot_be_pressed(sqlite_db: Database, tmp_path: Path) -> None:
-    lab = await start_lab(sqlite_db, tmp_path, GUARDIA_APPROVAL_TTL="1")
-    try:
+    async with running_lab(sqlite_db, tmp_path, GUARDIA_APPROVAL_TTL="1") as lab:
         async with (
             chat_client(lab.hub, lab.tokens["oscar"]) as oscar,
             chat_client(lab.hub, lab.tokens["amy"]) as amy,
@@ -252,9 +262,6 @@ async def test_expired_approval_cannot_be_pressed(sqlite_db: Database, tmp_path:
             error = await amy.expect("ERROR", ref=ref)
         assert error["code"] == "ACTION_EXPIRED"
         assert lab.restarts == 0
-    finally:
-        lab.agent.stop()
-        lab.hub.stop()
 
 
 async def test_clarification_buttons_continue_the_same_command(lab: Lab) -> None:
@@ -287,8 +294,7 @@ async def test_not_understood_gets_a_reply_with_examples(lab: Lab) -> None:
 async def test_task_for_an_offline_agent_runs_once_the_agent_connects(
     sqlite_db: Database, tmp_path: Path
 ) -> None:
-    lab = await start_lab(sqlite_db, tmp_path, start_agent=False)
-    try:
+    async with running_lab(sqlite_db, tmp_path, start_agent=False) as lab:
         async with chat_client(lab.hub, lab.tokens["oscar"]) as oscar:
             await oscar.join("lab")
             plan = await command(oscar, "실험시스템 디스크 확인해줘")
@@ -298,17 +304,13 @@ async def test_task_for_an_offline_agent_runs_once_the_agent_connects(
             done = await oscar.expect("TASK_FINISHED", task_id=plan["task_id"], timeout=30)
         assert done["status"] == "SUCCEEDED"
         assert len(done["results"]) == 3
-    finally:
-        lab.agent.stop()
-        lab.hub.stop()
 
 
 @pytest.mark.slow
 async def test_hub_killed_mid_task_loses_no_result_and_runs_nothing_twice(
     any_db: Database, tmp_path: Path
 ) -> None:
-    lab = await start_lab(any_db, tmp_path, restart_seconds=3)
-    try:
+    async with running_lab(any_db, tmp_path, restart_seconds=3) as lab:
         async with chat_client(lab.hub, lab.tokens["oscar"]) as oscar:
             await oscar.join("lab")
             plan = await command(oscar, "실험검증계 WAS 재기동해줘")
@@ -325,17 +327,13 @@ async def test_hub_killed_mid_task_loses_no_result_and_runs_nothing_twice(
         assert done["status"] == "SUCCEEDED"
         assert len(finished) == 1
         assert lab.restarts == 1
-    finally:
-        lab.agent.stop()
-        lab.hub.stop()
 
 
 @pytest.mark.slow
 async def test_agent_killed_mid_task_ends_the_task_with_a_clear_status(
     sqlite_db: Database, tmp_path: Path
 ) -> None:
-    lab = await start_lab(sqlite_db, tmp_path, restart_seconds=30)
-    try:
+    async with running_lab(sqlite_db, tmp_path, restart_seconds=30) as lab:
         async with chat_client(lab.hub, lab.tokens["oscar"]) as oscar:
             await oscar.join("lab")
             plan = await command(oscar, "실험검증계 WAS 재기동해줘")
@@ -346,9 +344,6 @@ async def test_agent_killed_mid_task_ends_the_task_with_a_clear_status(
         assert done["status"] == "FAILED"
         assert "restart" in " ".join(r["summary"] for r in done["results"]).lower()
         assert lab.restarts == 1
-    finally:
-        lab.agent.stop()
-        lab.hub.stop()
 
 
 async def test_cancel_a_pending_change(lab: Lab) -> None:
@@ -385,8 +380,7 @@ async def test_editing_an_audit_row_makes_verify_fail_and_name_it(lab: Lab) -> N
 async def test_cancel_button_stops_a_running_task_on_the_agent(
     sqlite_db: Database, tmp_path: Path
 ) -> None:
-    lab = await start_lab(sqlite_db, tmp_path, restart_seconds=30)
-    try:
+    async with running_lab(sqlite_db, tmp_path, restart_seconds=30) as lab:
         async with chat_client(lab.hub, lab.tokens["oscar"]) as oscar:
             await oscar.join("lab")
             plan = await command(oscar, "실험검증계 WAS 재기동해줘")
@@ -394,6 +388,3 @@ async def test_cancel_button_stops_a_running_task_on_the_agent(
             await press(oscar, plan, "CANCEL_TASK")
             done = await oscar.expect("TASK_FINISHED", task_id=plan["task_id"], timeout=20)
         assert done["status"] == "CANCELLED"
-    finally:
-        lab.agent.stop()
-        lab.hub.stop()
