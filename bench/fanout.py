@@ -406,7 +406,7 @@ def _progress(s: Summary) -> str:
 
 
 def results_table(summaries: list[Summary], size: int) -> str:
-    with_db = any(r.db_cpu > 0.01 for s in summaries for r in s.runs)
+    with_db = any(s.target == "GUARDiA pg" for s in summaries)
     header = [
         "server",
         "step",

@@ -298,7 +298,7 @@ def _log_errors(log: str) -> list[str]:
     ]
 
 
-def table(runs: dict[int, list[Run]]) -> str:
+def table(runs: dict[int, list[Run]], with_db: bool) -> str:
     header = [
         "concurrency",
         "p50 ms",
@@ -340,7 +340,7 @@ def table(runs: dict[int, list[Run]]) -> str:
                 f"{sum(not r.discarded for r in all_runs)}/{len(all_runs)}",
             ]
         )
-    if all(row[-2] == "0%" for row in rows):  # SQLite: the database is inside the hub
+    if not with_db:  # SQLite: the database is inside the hub
         header.pop(-2)
         for row in rows:
             row.pop(-2)
@@ -404,7 +404,7 @@ async def main_async(args: argparse.Namespace) -> int:
     )
     print(f"machine: {machine_notes(cores)}")
     print(f"code: {version}")
-    print(table(results))
+    print(table(results, with_db=postgres is not None))
     print("\ntasks by final state: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
     if failures:
         print(f"\n{len(failures)} command(s) failed, e.g.: {sorted(set(failures))[:3]}")
