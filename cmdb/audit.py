@@ -13,14 +13,19 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from cmdb.database import run
 from cmdb.tables import AuditEvent, utcnow
 
 GENESIS = "0" * 64
-_RETRIES = 20
+#: PostgreSQL advisory lock id that serializes appends (any fixed 64-bit number)
+AUDIT_LOCK = 0x6775617264696131  # "guardia1"
+#: SQLite serializes writers itself; a lost race there is simply tried again
+_RETRIES = 50
 
 
 def entry_hash(
@@ -51,6 +56,9 @@ async def append(
     """Add an entry at the head of the chain (commits; retries if another writer won)."""
     detail = orjson.loads(orjson.dumps(detail or {}))  # what the JSON column will give back
     for _ in range(_RETRIES):
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            # one writer at a time across every hub; released at commit or rollback
+            await run(session, sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK)))
         head = (
             await session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1))
         ).first()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from starlette.websockets import WebSocket
@@ -38,6 +40,8 @@ from protocol import (
 log = logging.getLogger("guardia.hub.chat")
 
 Handler = Callable[[Message], Awaitable[None]]
+#: a sender's messages that may wait to be stored at once (they share a commit)
+MAX_UNSTORED = 16
 
 
 class ChatSession:
@@ -48,6 +52,7 @@ class ChatSession:
         self.conn = conn
         self.identity: Identity = conn.identity
         self.lang = "en"
+        self._unstored: deque[asyncio.Future[Message]] = deque()
         # integrations (bot tokens) post in bulk; people do not
         scale = 10.0 if self.identity.is_bot else 1.0
         self.bucket = TokenBucket(
@@ -170,12 +175,36 @@ class ChatSession:
             sender=self.identity.name,  # from the token, whatever the client wrote
             sender_type="BOT" if self.identity.is_bot else "HUMAN",
         )
-        await self.state.post(stored)
+        stored_future = self.state.writer.submit(stored)
+        stored_future.add_done_callback(lambda f: self._store_failed(f, msg.message_id))
+        await self._pace(stored_future)
         command = addressed_text(msg.content)
         if command is not None:
-            self.state.bot.spawn(
-                self.state.bot.on_command(self.identity, msg.room_id, command, msg.message_id)
-            )
+            self.state.bot.spawn(self._command_after(stored_future, command, msg))
+
+    async def _pace(self, future: asyncio.Future[Message]) -> None:
+        """Let a few messages be stored together, but make a sender that outruns the
+        database wait for it: backpressure on the sender, not drops for the readers."""
+        pending = self._unstored
+        pending.append(future)
+        while pending and pending[0].done():
+            pending.popleft()
+        if len(pending) > MAX_UNSTORED:
+            await asyncio.wait([pending.popleft()])
+
+    def _store_failed(self, future: asyncio.Future[Message], ref: str) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            self.error(ErrorCode.INTERNAL, "the message could not be stored; send it again", ref)
+
+    async def _command_after(
+        self, stored: asyncio.Future[Message], command: str, msg: Chat
+    ) -> None:
+        """The bot answers once the command itself is in the room, so it always comes first."""
+        try:
+            await stored
+        except Exception:
+            return  # the sender was told by _store_failed
+        await self.state.bot.on_command(self.identity, msg.room_id, command, msg.message_id)
 
     async def on_action(self, msg: Message) -> None:
         assert isinstance(msg, Action)

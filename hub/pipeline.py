@@ -221,11 +221,23 @@ class CommandPipeline:
                     interactive_actions=[cancel],
                 )
             )
-            if plan.requires_approval:
-                await self.state.approvals.request(task, identity, plan, lang)
-            else:
-                await self._audit(identity.name, "dispatch", {"agent": agent_id}, task.id)
-                await self.state.tasks.dispatch(task)
+            try:
+                if plan.requires_approval:
+                    await self.state.approvals.request(task, identity, plan, lang)
+                else:
+                    await self._audit(identity.name, "dispatch", {"agent": agent_id}, task.id)
+                    await self.state.tasks.dispatch(task)
+            except Exception:
+                # the room has seen the plan: never leave it waiting on a task that cannot go
+                log.exception("task %s could not be sent on", task.id)
+                await self.state.tasks.finish_here(
+                    await self.state.tasks.get(task.id) or task,
+                    TaskState.FAILED,
+                    pick(
+                        lang, "내부 오류로 작업을 보내지 못했습니다", "an internal error stopped it"
+                    ),
+                )
+                raise
 
     async def _steps_by_agent(
         self, plan: Plan, index: CmdbIndex, lang: str

@@ -44,6 +44,14 @@ class RoomWriter:
 
     async def post(self, message: Message) -> Message:
         """Store and broadcast a room message; returns it with its seq and timestamp."""
+        return await self.submit(message)
+
+    def submit(self, message: Message) -> asyncio.Future[Message]:
+        """Queue a room message without waiting for it to be stored.
+
+        A reader that does not wait keeps reading, so one fast sender's messages share a
+        commit; the queue keeps them in the order they were submitted.
+        """
         room_id = message.room_id
         if room_id is None:
             raise ValueError("a room message needs a room_id")
@@ -53,7 +61,7 @@ class RoomWriter:
             queue = self._queues[room_id] = asyncio.Queue()
             self._tasks[room_id] = asyncio.create_task(self._drain(room_id, queue))
         queue.put_nowait((message, future))
-        return await future
+        return future
 
     async def _drain(self, room_id: str, queue: asyncio.Queue[_Item]) -> None:
         while True:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from pathlib import Path
@@ -73,6 +74,7 @@ class HubState:
             else None
         )
         self.signing_key = load_signing_key(settings.data_dir)
+        self._audit_lock = asyncio.Lock()
         # the command side is built last: it needs the rest of the state
         from hub.tasks import TaskService
 
@@ -112,8 +114,8 @@ class HubState:
     async def audit(
         self, actor: str, kind: str, detail: dict[str, Any], task_id: str | None = None
     ) -> None:
-        """Append a decision or outcome to the audit chain."""
-        async with self.sessions() as session:
+        """Append a decision or outcome to the audit chain (one append at a time per hub)."""
+        async with self._audit_lock, self.sessions() as session:
             await append_audit(session, actor, kind, detail, task_id)
 
     # -- room frames, from this hub's writer or another hub's --------------------------------

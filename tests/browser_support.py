@@ -73,7 +73,8 @@ async def start_web_lab(workdir: Path) -> WebLab:
         await db.add_named_room(room_id, name, ROOM_SCOPES.get(room_id))
     agent_token = await db.add_agent(AGENT_ID)
     (workdir / "hub").mkdir()
-    hub = HubProcess(db, workdir / "hub")
+    # one test posts a long history from a script, faster than a person may type
+    hub = HubProcess(db, workdir / "hub", GUARDIA_RATE_PER_SECOND="1000", GUARDIA_RATE_BURST="500")
     await hub.start()
     (workdir / "deploy").mkdir()
     log = workdir / "demo-service.log"
