@@ -7,26 +7,24 @@ Every decision goes to the audit chain.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-from collections import defaultdict
 from typing import TYPE_CHECKING, Any
-
-from sqlmodel import col, select
 
 from cmdb.accounts import Identity
 from cmdb.index import CmdbIndex
-from cmdb.tables import Artifact, ButtonRecord, Task
-from hub.artifact_tokens import fetch_token
+from cmdb.tables import ButtonRecord
 from hub.authorization import require_command
 from hub.buttons import claim, create_button
-from hub.exceptions import Forbidden, NotUnderstood
+from hub.exceptions import Forbidden, IllegalTransition, NotUnderstood
 from hub.i18n import lang_of, pick
 from hub.parser import UNKNOWN, CommandTooLong, Plan, builtin_parser
 from hub.plan_text import describe_plan, examples
 from hub.task_states import TaskState, is_final
-from hub.tasks import BOT_NAME, new_task_id
-from protocol import CommandPlan, TaskCancel, TaskStep, encode
+from hub.task_steps import steps_by_agent
+from hub.tasks import BOT_NAME
+from protocol import CommandPlan, TaskCancel, encode
 
 if TYPE_CHECKING:
     from hub.state import HubState
@@ -35,18 +33,6 @@ log = logging.getLogger("guardia.hub.pipeline")
 
 _CANCEL = re.compile(r"^(?:취소|cancel|중지|stop)\s+(T[0-9A-F]{12})\b", re.IGNORECASE)
 _CANCEL_AFTER = re.compile(r"^(T[0-9A-F]{12})\s*(?:취소|중지)", re.IGNORECASE)
-SERVICE_ACTIONS = frozenset(
-    {
-        "RESTART_SERVICE",
-        "HEALTH_CHECK",
-        "SERVICE_STATUS",
-        "TAIL_LOG",
-        "DEPLOY_ARTIFACT",
-        "ROLLBACK_DEPLOY",
-        "FETCH_DB_LOCKS",
-    }
-)
-TAIL_LINES = 100
 
 
 class CommandPipeline:
@@ -186,7 +172,7 @@ class CommandPipeline:
                 identity.name, "refused", {"reason": exc.message, "plan": plan.model_dump()}
             )
             raise
-        groups = await self._steps_by_agent(plan, index, lang)
+        groups = await steps_by_agent(self.state, plan, index, lang)
         for agent_id, (task_id, steps) in groups.items():
             task = await self.state.tasks.create(
                 task_id=task_id,
@@ -230,112 +216,13 @@ class CommandPipeline:
             except Exception:
                 # the room has seen the plan: never leave it waiting on a task that cannot go
                 log.exception("task %s could not be sent on", task.id)
-                await self.state.tasks.finish_here(
-                    await self.state.tasks.get(task.id) or task,
-                    TaskState.FAILED,
-                    pick(
-                        lang, "내부 오류로 작업을 보내지 못했습니다", "an internal error stopped it"
-                    ),
+                why = pick(
+                    lang, "내부 오류로 작업을 보내지 못했습니다", "an internal error stopped it"
                 )
+                current = await self.state.tasks.get(task.id) or task
+                with contextlib.suppress(IllegalTransition):  # it may have ended meanwhile
+                    await self.state.tasks.finish_here(current, TaskState.FAILED, why)
                 raise
-
-    async def _steps_by_agent(
-        self, plan: Plan, index: CmdbIndex, lang: str
-    ) -> dict[str, tuple[str, list[TaskStep]]]:
-        """One task per agent: its id, and a step per node and action."""
-        groups: dict[str, tuple[str, list[TaskStep]]] = {}
-        artifacts = await self._artifacts(plan, lang)
-        by_agent: dict[str, list[TaskStep]] = defaultdict(list)
-        ids: dict[str, str] = {}
-        for asset in plan.target_nodes:
-            node = index.node(asset)
-            if node is None:  # grounding never lets this happen; refuse rather than guess
-                raise NotUnderstood(f"unknown node {asset}")
-            task_id = ids.setdefault(node.agent, new_task_id())
-            for action in plan.action_sequence:
-                params: dict[str, Any] = {}
-                if action in SERVICE_ACTIONS:
-                    if not node.services:
-                        raise NotUnderstood(
-                            pick(
-                                lang,
-                                f"{asset}에 등록된 서비스가 없어 {action}을(를) 할 수 없습니다.",
-                                f"{asset} has no service in the CMDB, so {action} cannot run.",
-                            )
-                        )
-                    params["service"] = node.services[0]
-                if action == "TAIL_LOG":
-                    params["lines"] = TAIL_LINES
-                if action == "DEPLOY_ARTIFACT":
-                    for art in artifacts:
-                        by_agent[node.agent].append(
-                            TaskStep(
-                                action=action,
-                                node=asset,
-                                params={
-                                    **params,
-                                    "artifact_id": art.id,
-                                    "filename": art.filename,
-                                    "sha256": art.sha256,
-                                    "size": art.size,
-                                    "fetch_token": fetch_token(
-                                        self.state.signing_key, task_id, art.id
-                                    ),
-                                },
-                            )
-                        )
-                    continue
-                if action == "ROLLBACK_DEPLOY":
-                    params["filename"] = await self._last_deployed(asset, lang)
-                by_agent[node.agent].append(TaskStep(action=action, node=asset, params=params))
-        for agent_id, steps in by_agent.items():
-            groups[agent_id] = (ids[agent_id], steps)
-        return groups
-
-    async def _artifacts(self, plan: Plan, lang: str) -> list[Artifact]:
-        found = []
-        for name in plan.deploy_artifacts:
-            async with self.state.sessions() as session:
-                artifact = (
-                    await session.exec(
-                        select(Artifact)
-                        .where(Artifact.filename == name)
-                        .order_by(col(Artifact.created_at).desc())
-                        .limit(1)
-                    )
-                ).first()
-            if artifact is None:
-                raise NotUnderstood(
-                    pick(
-                        lang,
-                        f"{name} 파일이 업로드되지 않았습니다. 먼저 업로드해 주세요.",
-                        f"{name} has not been uploaded. Upload it first.",
-                    )
-                )
-            found.append(artifact)
-        return found
-
-    async def _last_deployed(self, asset: str, lang: str) -> str:
-        """The file the newest successful deploy on `asset` put there: what rollback restores."""
-        async with self.state.sessions() as session:
-            tasks = await session.exec(
-                select(Task)
-                .where(Task.status == TaskState.SUCCEEDED)
-                .order_by(col(Task.created_at).desc())
-                .limit(200)
-            )
-            for task in tasks:
-                for step in task.steps:
-                    if step.get("action") == "DEPLOY_ARTIFACT" and step.get("node") == asset:
-                        return str(step["params"]["filename"])
-        raise NotUnderstood(
-            pick(
-                lang,
-                f"{asset}에 GUARDiA로 배포한 기록이 없어 롤백할 파일을 알 수 없습니다.",
-                f"No deploy to {asset} through GUARDiA is on record, so there is nothing to "
-                "roll back to.",
-            )
-        )
 
     # -- cancelling ------------------------------------------------------------------------
 
