@@ -6,10 +6,11 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from harness import AgentProcess, Database, HubProcess, chat_client
+from harness import AgentProcess, ChatClient, Database, HubProcess, chat_client
 
 from cmdb import accounts
 
@@ -52,6 +53,13 @@ async def wait_online(hub: HubProcess, agent_id: str, timeout: float = 20.0) -> 
     raise AssertionError(f"agent {agent_id} did not come online in {timeout} s")
 
 
+async def ping_offer(client: ChatClient) -> dict[str, Any]:
+    """Join the lab room and ask the bot for its disk-check button."""
+    await client.join("lab")
+    await client.send(msg_type="CHAT", room_id="lab", content="@guardia ping")
+    return await client.expect("CHAT", sender="GUARDiA-Bot")
+
+
 @pytest.fixture
 async def lab(
     sqlite_db: Database, tmp_path: Path
@@ -78,9 +86,7 @@ async def test_button_round_trip_runs_df_on_the_agent(
     hub, _ = lab
     alice = await hub.db.add_user("alice", "operator:LAB")
     async with chat_client(hub, alice) as client:
-        await client.join("lab")
-        await client.send(msg_type="CHAT", room_id="lab", content="@guardia ping")
-        offer = await client.expect("CHAT", sender="GUARDiA-Bot")
+        offer = await ping_offer(client)
         assert offer["is_widget"] is True
         [button] = offer["interactive_actions"]
         assert button["command_code"] == "CHECK_DISK_SPACE"
@@ -113,9 +119,7 @@ async def test_a_pressed_button_cannot_be_pressed_again(
     hub, _ = lab
     alice = await hub.db.add_user("alice", "operator:LAB")
     async with chat_client(hub, alice) as client:
-        await client.join("lab")
-        await client.send(msg_type="CHAT", room_id="lab", content="@guardia ping")
-        offer = await client.expect("CHAT", sender="GUARDiA-Bot")
+        offer = await ping_offer(client)
         action_id = offer["interactive_actions"][0]["action_id"]
         await client.send(msg_type="ACTION", room_id="lab", action_id=action_id)
         await client.expect("TASK_FINISHED", timeout=30)
@@ -131,9 +135,7 @@ async def test_a_viewer_cannot_press_a_command_button(
     hub, _ = lab
     viewer = await hub.db.add_user("vera", "viewer:LAB")
     async with chat_client(hub, viewer) as client:
-        await client.join("lab")
-        await client.send(msg_type="CHAT", room_id="lab", content="@guardia ping")
-        offer = await client.expect("CHAT", sender="GUARDiA-Bot")
+        offer = await ping_offer(client)
         ref = await client.send(
             msg_type="ACTION", room_id="lab", action_id=offer["interactive_actions"][0]["action_id"]
         )
