@@ -11,14 +11,14 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from hub import api, artifacts
-from hub.agent_endpoint import agent_endpoint
-from hub.chat_endpoint import chat_endpoint
-from hub.security_headers import SecurityHeaders
 from hub.settings import Settings
 from hub.state import HubState
+from hub.web import api, artifacts
+from hub.web.agent_socket import agent_endpoint
+from hub.web.chat_socket import chat_endpoint
+from hub.web.security_headers import SecurityHeaders
 
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = Path(__file__).resolve().parent / "web" / "static"
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 import uvicorn
 
 from hub.app import create_app
-from hub.settings import Settings
+from hub.settings import Settings, SettingsError
 
 
 def build_config(
@@ -21,8 +22,8 @@ def build_config(
         ws="websockets-sansio",
         ws_max_size=settings.max_frame_bytes,
         ws_per_message_deflate=False,  # 3-20x memory per connection (benchmarks.md)
-        ws_ping_interval=20.0,
-        ws_ping_timeout=20.0,
+        ws_ping_interval=settings.agent_ping_interval,
+        ws_ping_timeout=settings.agent_ping_interval,
         log_level=log_level,
         lifespan="on",
         proxy_headers=True,
@@ -36,7 +37,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    server = uvicorn.Server(build_config(Settings.from_env(), args.host, args.port, args.log_level))
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"guardia-hub: bad setting: {exc}", file=sys.stderr)
+        sys.exit(2)
+    server = uvicorn.Server(build_config(settings, args.host, args.port, args.log_level))
     server.run()
 
 

@@ -1,76 +1,116 @@
-"""Hub settings, read once from the environment (operations.md lists the variables)."""
+"""Hub settings: one typed model read once from `GUARDIA_*` environment variables.
+
+Each field's description is its documentation: `environment_table()` renders them for
+docs/operations.md, and a test checks the document lists every variable. A bad value is
+refused at start with the variable's name (`SettingsError`).
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
-from cmdb.database import database_url
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cmdb.database import DEFAULT_DATABASE_URL
 from protocol import DEFAULT_MAX_FRAME_BYTES
 
-
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw else default
+ENV_PREFIX = "GUARDIA_"
+Seconds = Annotated[float, Field(gt=0)]
 
 
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw else default
+class SettingsError(ValueError):
+    """An environment variable with a value the hub cannot use."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str = field(default_factory=database_url)
-    #: frames over this close the socket with 1009
-    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
-    #: bytes a connection may have queued before it counts as a slow reader and is dropped
-    send_queue_bytes: int = 1024 * 1024
-    send_queue_frames: int = 10_000
-    #: seconds a browser has to send its first-frame AUTH
-    auth_timeout: float = 10.0
-    #: seconds between the hub's PINGs to agents
-    agent_ping_interval: float = 20.0
-    #: how long a button stays pressable
-    button_ttl: float = 24 * 3600.0
-    approval_ttl: float = 30 * 60.0
-    #: how long a task for an offline agent waits for it
-    dispatch_wait: float = 10 * 60.0
-    task_deadline: float = 10 * 60.0
-    max_artifact_bytes: int = 100 * 1024 * 1024
-    data_dir: Path = Path("./guardia-data")
-    llm_base_url: str | None = None
-    redis_url: str | None = None
-    #: channel and key prefix on Redis, for sites (or tests) sharing one Redis
-    redis_namespace: str = "guardia"
-    #: messages written per commit at most, when senders outpace the database
-    write_batch: int = 256
-    #: frames per second a chat connection may send, and the burst it may save up
-    rate_per_second: float = 20.0
-    rate_burst: float = 60.0
-    #: store room messages (off only to measure what persistence costs, in bench/)
-    persist_messages: bool = True
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="`sqlite+aiosqlite:///PATH` or `postgresql+asyncpg://user@host/db`",
+    )
+    data_dir: Path = Field(
+        Path("./guardia-data"),
+        description="the hub's signing key (`hub.pub` is for agents), uploaded artifacts",
+    )
+    llm_base_url: str | None = Field(
+        None,
+        description="an OpenAI-compatible endpoint (Ollama, vLLM); unset: the built-in parser "
+        "alone. `GUARDIA_LLM_MODEL` and `GUARDIA_LLM_API_KEY` go with it",
+    )
+    redis_url: str | None = Field(None, description="set on every hub to run several hubs as one")
+    redis_namespace: str = Field(
+        "guardia", description="channel and key prefix on Redis, for sites sharing one Redis"
+    )
+    max_frame_bytes: int = Field(
+        DEFAULT_MAX_FRAME_BYTES, ge=1024, description="larger frames close the socket with 1009"
+    )
+    send_queue_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="a client with more queued than this is not reading and is dropped",
+    )
+    send_queue_frames: int = Field(
+        10_000, ge=10, description="the same limit in frames queued for one client"
+    )
+    auth_timeout: Seconds = Field(
+        10.0, description="seconds a browser has to send its first-frame `AUTH`"
+    )
+    agent_ping_interval: Seconds = Field(
+        20.0, description="seconds between the hub's keepalive pings to agents"
+    )
+    button_ttl: Seconds = Field(24 * 3600.0, description="seconds a button stays pressable")
+    approval_ttl: Seconds = Field(30 * 60.0, description="seconds an approval request stays open")
+    dispatch_wait: Seconds = Field(
+        10 * 60.0, description="seconds a task waits for its agent to connect"
+    )
+    task_deadline: Seconds = Field(10 * 60.0, description="seconds a task may run")
+    max_artifact_bytes: int = Field(
+        100 * 1024 * 1024, ge=1, description="the largest artifact upload, in bytes"
+    )
+    write_batch: int = Field(256, ge=1, description="room messages stored per commit at most")
+    rate_per_second: float = Field(
+        20.0, gt=0, description="frames a person's socket may send per second (bots: 10x)"
+    )
+    rate_burst: float = Field(
+        60.0, ge=1, description="the burst a socket may save up; over it `RATE_LIMITED`, then 4429"
+    )
+    persist_messages: bool = Field(
+        True, description="store room messages (`0` only to measure what persistence costs)"
+    )
+
+    @field_validator("llm_base_url", "redis_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
 
     @classmethod
-    def from_env(cls) -> Settings:
-        return cls(
-            max_frame_bytes=_int("GUARDIA_MAX_FRAME_BYTES", DEFAULT_MAX_FRAME_BYTES),
-            send_queue_bytes=_int("GUARDIA_SEND_QUEUE_BYTES", 1024 * 1024),
-            send_queue_frames=_int("GUARDIA_SEND_QUEUE_FRAMES", 10_000),
-            auth_timeout=_float("GUARDIA_AUTH_TIMEOUT", 10.0),
-            agent_ping_interval=_float("GUARDIA_AGENT_PING_INTERVAL", 20.0),
-            button_ttl=_float("GUARDIA_BUTTON_TTL", 24 * 3600.0),
-            approval_ttl=_float("GUARDIA_APPROVAL_TTL", 30 * 60.0),
-            dispatch_wait=_float("GUARDIA_DISPATCH_WAIT", 10 * 60.0),
-            task_deadline=_float("GUARDIA_TASK_DEADLINE", 10 * 60.0),
-            max_artifact_bytes=_int("GUARDIA_MAX_ARTIFACT_BYTES", 100 * 1024 * 1024),
-            data_dir=Path(os.environ.get("GUARDIA_DATA_DIR", "./guardia-data")),
-            llm_base_url=os.environ.get("GUARDIA_LLM_BASE_URL") or None,
-            redis_url=os.environ.get("GUARDIA_REDIS_URL") or None,
-            redis_namespace=os.environ.get("GUARDIA_REDIS_NAMESPACE", "guardia"),
-            write_batch=_int("GUARDIA_WRITE_BATCH", 256),
-            rate_per_second=_float("GUARDIA_RATE_PER_SECOND", 20.0),
-            rate_burst=_float("GUARDIA_RATE_BURST", 60.0),
-            persist_messages=os.environ.get("GUARDIA_PERSIST_MESSAGES", "1") != "0",
-        )
+    def from_env(cls, **overrides: Any) -> Settings:
+        """The settings from the environment; SettingsError names each bad variable."""
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                name = ENV_PREFIX + str(error["loc"][0]).upper() if error["loc"] else "?"
+                problems.append(f"{name}: {error['msg']}")
+            raise SettingsError("; ".join(problems)) from None
+
+
+def environment_table() -> str:
+    """The variables as a Markdown table (docs/operations.md keeps a copy of it)."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if default is None:
+            shown = "unset"
+        elif isinstance(default, bool):
+            shown = f"`{int(default)}`"
+        elif isinstance(default, Path) and not default.is_absolute():
+            shown = f"`./{default}`"
+        else:
+            shown = f"`{default}`"
+        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {shown} | {field.description} |")
+    return "\n".join(rows)

@@ -1,52 +1,43 @@
-"""Everything one hub process holds while it runs, started and stopped with the app."""
+"""The composition root: everything one hub process holds, built and wired in one place.
+
+Each service gets the few collaborators it uses in its constructor; nothing else in the hub
+imports HubState except the endpoints, which take it from the app. The order below is the
+order of the layers (docs/architecture.md): wire, rooms, audit, tasks, commands, bot.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
-from pathlib import Path
-from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cmdb.audit import append as append_audit
 from cmdb.database import create_engine, session_factory, upgrade
 from cmdb.message_log import frames_between
-from hub.agent_links import AgentLinks
-from hub.backplane import RedisBackplane
-from hub.room_sequencer import RoomSequencer
-from hub.room_writer import RoomWriter
-from hub.rooms import RoomMembers
+from hub.audit.log import AuditLog
+from hub.bot.replies import Bot
+from hub.cluster.backplane import RedisBackplane
+from hub.commands.approvals import ApprovalService
+from hub.commands.button_router import ButtonRouter
+from hub.commands.buttons import ButtonStore
+from hub.commands.cmdb_snapshot import CmdbSnapshot
+from hub.commands.pipeline import CommandPipeline
+from hub.keys import load_signing_key
+from hub.rooms.members import RoomMembers
+from hub.rooms.sequencer import RoomSequencer
+from hub.rooms.voice import BotVoice
+from hub.rooms.writer import RoomWriter
 from hub.settings import Settings
-from protocol import Message
-from protocol.signing import (
-    generate_private_key,
-    load_private_key,
-    private_key_to_pem,
-    public_key_to_pem,
-)
+from hub.tasks.service import TaskService
+from hub.tasks.steps import StepPlanner
+from hub.tasks.store import TaskLimits, TaskStore
+from hub.tasks.sweeper import Sweeper
+from hub.wire.agent_links import AgentLinks
+from hub.wire.agent_router import AgentRouter
 
 log = logging.getLogger("guardia.hub")
 
 SERVER_VERSION = "0.1.0"
-
-
-def load_signing_key(data_dir: Path) -> Ed25519PrivateKey:
-    """The hub's Ed25519 task-signing key, made on first start; hub.pub is for agents."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    private = data_dir / "hub_signing_key.pem"
-    if private.exists():
-        key = load_private_key(private.read_bytes())
-    else:
-        key = generate_private_key()
-        fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(private_key_to_pem(key))
-    (data_dir / "hub.pub").write_bytes(public_key_to_pem(key.public_key()))
-    return key
 
 
 class HubState:
@@ -54,6 +45,9 @@ class HubState:
         self.settings = settings
         self.engine: AsyncEngine = create_engine(settings.database_url)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
+        self.signing_key = load_signing_key(settings.data_dir)
+
+        # rooms: stored frames reach this hub's members, in seq order, also from other hubs
         self.sequencer = RoomSequencer(self._deliver, self._fetch_gap)
         self.members = RoomMembers(on_empty=self.sequencer.forget)
         self.writer = RoomWriter(
@@ -62,43 +56,68 @@ class HubState:
             batch=settings.write_batch,
             persist=settings.persist_messages,
         )
-        self.agents = AgentLinks()
+        self.links = AgentLinks()
         self.backplane = (
             RedisBackplane(
                 settings.redis_url,
                 self.sequencer.offer,
-                self.agents.send,
+                self.links.send,
                 namespace=settings.redis_namespace,
             )
             if settings.redis_url
             else None
         )
-        self.signing_key = load_signing_key(settings.data_dir)
-        self._audit_lock = asyncio.Lock()
-        # the command side is built last: it needs the rest of the state
-        from hub.tasks import TaskService
+        self.agents = AgentRouter(self.links, self.backplane)
+        self.voice = BotVoice(self.writer)
+        self.audit = AuditLog(self.sessions)
 
-        self.tasks = TaskService(self)
-        from hub.bot import Bot
+        # tasks
+        limits = TaskLimits(deadline=settings.task_deadline, dispatch_wait=settings.dispatch_wait)
+        self.tasks = TaskService(
+            TaskStore(self.sessions, limits), self.agents, self.voice, self.audit, self.signing_key
+        )
 
-        self.bot = Bot(self)
-        from hub.approvals import ApprovalService
-        from hub.cmdb_snapshot import CmdbSnapshot
-        from hub.pipeline import CommandPipeline
-
-        self.approvals = ApprovalService(self)
+        # commands, and the buttons their owners register
+        self.buttons = ButtonStore(self.sessions, settings.button_ttl)
+        self.router = ButtonRouter(self.buttons, self.audit)
+        self.approvals = ApprovalService(
+            self.sessions, settings.approval_ttl, self.tasks, self.buttons, self.voice, self.audit
+        )
+        self.approvals.register_buttons(self.router)
         self.cmdb = CmdbSnapshot(self.sessions)
-        self.pipeline = CommandPipeline(self)
+        self.pipeline = CommandPipeline(
+            cmdb=self.cmdb,
+            planner=StepPlanner(self.sessions, self.signing_key),
+            tasks=self.tasks,
+            approvals=self.approvals,
+            buttons=self.buttons,
+            voice=self.voice,
+            audit=self.audit,
+            llm_base_url=settings.llm_base_url,
+        )
+        self.pipeline.register_buttons(self.router)
+
+        # the bot, which registers its own buttons
+        self.bot = Bot(
+            sessions=self.sessions,
+            voice=self.voice,
+            pipeline=self.pipeline,
+            router=self.router,
+            buttons=self.buttons,
+            tasks=self.tasks,
+            agents=self.agents,
+        )
+        self.sweeper = Sweeper([self.approvals.sweep, self.tasks.sweep])
 
     async def start(self) -> None:
         await upgrade(self.engine)
         if self.backplane is not None:
             await self.backplane.start()
-        await self.tasks.start()
+        self.sweeper.start()
         log.info("hub ready (database %s)", self.engine.url.render_as_string(hide_password=True))
 
     async def stop(self) -> None:
-        await self.tasks.stop()
+        await self.sweeper.stop()
         await self.bot.stop()
         await self.pipeline.aclose()
         await self.writer.close()
@@ -106,17 +125,6 @@ class HubState:
         if self.backplane is not None:
             await self.backplane.stop()
         await self.engine.dispose()
-
-    async def post(self, message: Message) -> Message:
-        """Store a room frame and broadcast it: the one way anything reaches a room."""
-        return await self.writer.post(message)
-
-    async def audit(
-        self, actor: str, kind: str, detail: dict[str, Any], task_id: str | None = None
-    ) -> None:
-        """Append a decision or outcome to the audit chain (one append at a time per hub)."""
-        async with self._audit_lock, self.sessions() as session:
-            await append_audit(session, actor, kind, detail, task_id)
 
     # -- room frames, from this hub's writer or another hub's --------------------------------
 
@@ -131,31 +139,3 @@ class HubState:
     async def _fetch_gap(self, room_id: str, after: int, before: int) -> list[tuple[int, str]]:
         async with self.sessions() as session:
             return await frames_between(session, room_id, after, before)
-
-    # -- agents, on this hub or (with Redis) on another -------------------------------------
-
-    async def send_to_agent(self, agent_id: str, frame: str) -> bool:
-        if self.agents.send(agent_id, frame):
-            return True
-        if self.backplane is not None:
-            return await self.backplane.send_to_agent(agent_id, frame)
-        return False
-
-    async def agent_online(self, agent_id: str) -> bool:
-        if self.agents.get(agent_id) is not None:
-            return True
-        return self.backplane is not None and await self.backplane.agent_online(agent_id)
-
-    async def online_agents(self) -> list[str]:
-        local = set(self.agents.online())
-        if self.backplane is not None:
-            local |= set(await self.backplane.online_agents())
-        return sorted(local)
-
-    async def agent_ready(self, agent_id: str) -> None:
-        if self.backplane is not None:
-            await self.backplane.agent_attached(agent_id)
-
-    async def agent_gone(self, agent_id: str) -> None:
-        if self.backplane is not None:
-            await self.backplane.agent_detached(agent_id)

@@ -1,6 +1,6 @@
 """Browser tests' shared parts: the demo's data on a real hub and local agent, and Chromium.
 
-The lab is what `guardia demo` sets up (hub/demo.py: its CMDB, users, rooms and agent
+The lab is what `guardia demo` sets up (hub/cli/demo.py: its CMDB, users, rooms and agent
 configuration) on a free port, so the browser tests drive the screens people first meet.
 """
 
@@ -29,7 +29,7 @@ from playwright.async_api import (
 from test_hub_agents import wait_online
 
 from cmdb import accounts
-from hub.demo import AGENT_ID, AGENT_YAML, DEMO_FILES, ROOM_SCOPES, ROOMS, USERS
+from hub.cli.demo import AGENT_ID, AGENT_YAML, DEMO_FILES, ROOM_SCOPES, ROOMS, USERS
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -26,7 +26,7 @@ def guardia_parse(
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GUARDIA_LLM_")}
     clean["LANG"] = clean["LC_ALL"] = "C"  # Korean must not depend on the locale
     return subprocess.run(
-        [sys.executable, "-m", "hub.cli_parse", *args],
+        [sys.executable, "-m", "hub.cli.parse", *args],
         input=stdin.encode("utf-8"),
         capture_output=True,
         cwd=REPO,

@@ -8,7 +8,7 @@ import pytest
 import websockets
 from harness import HubProcess, chat_client
 
-from hub.rate_limit import TokenBucket
+from hub.wire.rate_limit import TokenBucket
 
 
 class FakeClock:

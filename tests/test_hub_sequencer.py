@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from hub import room_sequencer
-from hub.room_sequencer import RoomSequencer
+from hub.rooms import sequencer as room_sequencer
+from hub.rooms.sequencer import RoomSequencer
 
 
 class Recorder:

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from hub.exceptions import IllegalTransition
-from hub.task_states import FINAL, TRANSITIONS, TaskState, check_transition, is_final
+from hub.tasks.states import FINAL, TRANSITIONS, TaskState, check_transition, is_final
 
 S = TaskState
 ALLOWED = [

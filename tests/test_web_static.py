@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from harness import REPO
 
-STATIC = REPO / "hub" / "static"
+STATIC = REPO / "hub" / "web" / "static"
 MODULES = sorted((STATIC / "js").glob("*.js"))
 
 

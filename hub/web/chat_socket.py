@@ -12,13 +12,13 @@ from starlette.websockets import WebSocket
 from cmdb.accounts import Identity, may_join
 from cmdb.message_log import MAX_PAGE, replay
 from cmdb.tables import Room
-from hub.bot import addressed_text
-from hub.connection import Connection
+from hub.bot.replies import addressed_text
 from hub.exceptions import Forbidden, HubError, NotInRoom, UnknownRoom
-from hub.handshake import open_connection
 from hub.i18n import lang_of, pick
-from hub.rate_limit import TokenBucket
 from hub.state import SERVER_VERSION, HubState
+from hub.wire.connection import Connection
+from hub.wire.handshake import open_connection
+from hub.wire.rate_limit import TokenBucket
 from protocol import (
     CHAT_CLIENT_TYPES,
     Action,
@@ -214,7 +214,7 @@ class ChatSession:
 
 async def chat_endpoint(websocket: WebSocket) -> None:
     state: HubState = websocket.app.state.hub
-    conn = await open_connection(websocket, state, "user")
+    conn = await open_connection(websocket, state.sessions, state.settings, "user")
     if conn is None:
         return
     session = ChatSession(state, conn)

@@ -22,9 +22,9 @@ from cmdb.database import create_engine, session_factory, upgrade
 from cmdb.document import load_cmdb_file
 from cmdb.exceptions import AlreadyExists
 from cmdb.importer import import_document
+from hub.keys import load_signing_key
 from hub.server import build_config
 from hub.settings import Settings
-from hub.state import load_signing_key
 
 DEMO_FILES = Path(__file__).resolve().parent / "demo_files"
 AGENT_ID = "demo-agent"

@@ -10,11 +10,13 @@ import asyncio
 import contextlib
 import uuid
 
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from cmdb.accounts import Identity, identify
-from hub.connection import Connection, SendLimits
-from hub.state import HubState
+from hub.settings import Settings
+from hub.wire.connection import Connection, SendLimits
 from protocol import Auth, CloseCode, ProtocolError, decode
 
 _KIND_ENDPOINT = {"user": "/ws/chat", "agent": "/ws/agent"}
@@ -45,15 +47,20 @@ async def _first_frame_token(websocket: WebSocket, timeout: float) -> str | None
     return frame.token
 
 
-async def authenticate(websocket: WebSocket, state: HubState, kind: str) -> Identity | None:
+async def authenticate(
+    websocket: WebSocket,
+    sessions: async_sessionmaker[AsyncSession],
+    auth_timeout: float,
+    kind: str,
+) -> Identity | None:
     """Accept the socket and establish who it is; closes it and returns None if it can't."""
     await websocket.accept()
     token = bearer_token(websocket)
     if token is None:
-        token = await _first_frame_token(websocket, state.settings.auth_timeout)
+        token = await _first_frame_token(websocket, auth_timeout)
     identity = None
     if token is not None:
-        async with state.sessions() as session:
+        async with sessions() as session:
             identity = await identify(session, token)
     if identity is None:
         await _close(websocket, CloseCode.NOT_AUTHENTICATED, "not authenticated")
@@ -65,12 +72,16 @@ async def authenticate(websocket: WebSocket, state: HubState, kind: str) -> Iden
     return identity
 
 
-async def open_connection(websocket: WebSocket, state: HubState, kind: str) -> Connection | None:
+async def open_connection(
+    websocket: WebSocket,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    kind: str,
+) -> Connection | None:
     """Authenticate a socket and give it a bounded send queue; None if it was refused."""
-    identity = await authenticate(websocket, state, kind)
+    identity = await authenticate(websocket, sessions, settings.auth_timeout, kind)
     if identity is None:
         return None
-    settings = state.settings
     limits = SendLimits(settings.send_queue_bytes, settings.send_queue_frames)
     return Connection(websocket, identity, limits, session_id=uuid.uuid4().hex)
 

@@ -1,53 +1,20 @@
-"""The REST side: health, rooms and their history (for the web app), tasks."""
+"""The REST side: health, rooms and their history (for the web app), tasks, audit."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlmodel import col, select
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from cmdb.accounts import Identity, identify, may_join
+from cmdb.accounts import Identity, may_join
 from cmdb.message_log import MAX_PAGE, replay
 from cmdb.tables import AuditEvent, Room, Task, TaskEvent
-from hub.authorization import roles_in_scope
-from hub.state import SERVER_VERSION, HubState
-
-
-class OrjsonResponse(JSONResponse):
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
-def problem(status: int, code: str, message: str) -> Response:
-    return OrjsonResponse({"code": code, "message": message}, status_code=status)
-
-
-def hub_state(request: Request) -> HubState:
-    state: HubState = request.app.state.hub
-    return state
-
-
-async def current_user(request: Request) -> Identity | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
-    async with hub_state(request).sessions() as session:
-        identity = await identify(session, token.strip())
-    return identity if identity is not None and identity.kind == "user" else None
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    value = int(raw)  # ValueError becomes a 400 in the caller
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}")
-    return value
+from hub.commands.authorization import roles_in_scope
+from hub.state import SERVER_VERSION
+from hub.web.http import OrjsonResponse, current_user, hub_state, int_param, problem
 
 
 async def health(request: Request) -> Response:
@@ -63,7 +30,7 @@ async def health(request: Request) -> Response:
         {
             "status": "ok",
             "version": SERVER_VERSION,
-            "agents_online": await state.online_agents(),
+            "agents_online": await state.agents.online(),
         }
     )
 
@@ -89,8 +56,8 @@ async def room_messages(request: Request) -> Response:
         return problem(401, "UNAUTHENTICATED", "a user bearer token is required")
     room_id = request.path_params["room_id"]
     try:
-        after_seq = _int_param(request, "after_seq", 0, 0, 2**62)
-        limit = _int_param(request, "limit", 100, 1, MAX_PAGE)
+        after_seq = int_param(request, "after_seq", 0, 0, 2**62)
+        limit = int_param(request, "limit", 100, 1, MAX_PAGE)
     except ValueError as exc:
         return problem(400, "BAD_FRAME", str(exc))
     async with hub_state(request).sessions() as session:
@@ -138,7 +105,7 @@ async def tasks(request: Request) -> Response:
     if identity is None:
         return problem(401, "UNAUTHENTICATED", "a user bearer token is required")
     try:
-        limit = _int_param(request, "limit", 50, 1, 500)
+        limit = int_param(request, "limit", 50, 1, 500)
     except ValueError as exc:
         return problem(400, "BAD_FRAME", str(exc))
     query = select(Task).order_by(col(Task.created_at).desc())
@@ -159,8 +126,8 @@ async def audit_log(request: Request) -> Response:
     if not any(g.role == "admin" for g in identity.grants):
         return problem(403, "FORBIDDEN", "the audit log is for admins")
     try:
-        after = _int_param(request, "after", 0, 0, 2**62)
-        limit = _int_param(request, "limit", 100, 1, 1000)
+        after = int_param(request, "after", 0, 0, 2**62)
+        limit = int_param(request, "limit", 100, 1, 1000)
     except ValueError as exc:
         return problem(400, "BAD_FRAME", str(exc))
     async with hub_state(request).sessions() as session:

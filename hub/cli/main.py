@@ -11,7 +11,7 @@ from typing import Any
 from cmdb import accounts
 from cmdb.database import create_engine, one_session, upgrade
 from cmdb.exceptions import CmdbError
-from hub import cli_parse
+from hub.cli import parse as cli_parse
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -78,7 +78,7 @@ def cmd_cmdb_export(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from hub.demo import run_demo
+    from hub.cli.demo import run_demo
 
     return run_demo(host=args.host, port=args.port, data_dir=args.data_dir)
 

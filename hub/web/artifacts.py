@@ -17,9 +17,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 
 from cmdb.tables import Artifact, Task
-from hub.api import OrjsonResponse, current_user, hub_state, problem
-from hub.artifact_tokens import check_fetch_token
-from hub.task_states import TaskState
+from hub.tasks.artifact_tokens import check_fetch_token
+from hub.tasks.states import TaskState
+from hub.web.http import OrjsonResponse, current_user, hub_state, problem
 
 FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,200}$")
 _LIVE = {TaskState.DISPATCHED, TaskState.RUNNING, TaskState.APPROVED, TaskState.QUEUED}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
-from hub.connection import Connection
+from hub.wire.connection import Connection
 
 
 class RoomMembers:

@@ -7,22 +7,22 @@ uploaded artifact, the file a rollback restores), never from the sentence itself
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cmdb.index import CmdbIndex
 from cmdb.tables import Artifact, Task
-from hub.artifact_tokens import fetch_token
 from hub.exceptions import NotUnderstood
 from hub.i18n import pick
 from hub.parser import Plan
-from hub.task_states import TaskState
-from hub.tasks import new_task_id
+from hub.tasks.artifact_tokens import fetch_token
+from hub.tasks.states import TaskState
+from hub.tasks.store import new_task_id
 from protocol import TaskStep
-
-if TYPE_CHECKING:
-    from hub.state import HubState
 
 SERVICE_ACTIONS = frozenset(
     {
@@ -38,12 +38,31 @@ SERVICE_ACTIONS = frozenset(
 TAIL_LINES = 100
 
 
-async def steps_by_agent(
-    state: HubState, plan: Plan, index: CmdbIndex, lang: str
+class StepPlanner:
+    """Turns an understood plan into the steps each agent runs."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], signing_key: Ed25519PrivateKey
+    ) -> None:
+        self._sessions = sessions
+        self._signing_key = signing_key
+
+    async def steps_by_agent(
+        self, plan: Plan, index: CmdbIndex, lang: str
+    ) -> dict[str, tuple[str, list[TaskStep]]]:
+        """One task per agent: its id, and a step per node and action."""
+        return await _steps_by_agent(self._sessions, self._signing_key, plan, index, lang)
+
+
+async def _steps_by_agent(
+    sessions: async_sessionmaker[AsyncSession],
+    signing_key: Ed25519PrivateKey,
+    plan: Plan,
+    index: CmdbIndex,
+    lang: str,
 ) -> dict[str, tuple[str, list[TaskStep]]]:
-    """One task per agent: its id, and a step per node and action."""
     groups: dict[str, tuple[str, list[TaskStep]]] = {}
-    artifacts = await _artifacts(state, plan, lang)
+    artifacts = await _artifacts(sessions, plan, lang)
     by_agent: dict[str, list[TaskStep]] = defaultdict(list)
     ids: dict[str, str] = {}
     for asset in plan.target_nodes:
@@ -77,23 +96,25 @@ async def steps_by_agent(
                                 "filename": art.filename,
                                 "sha256": art.sha256,
                                 "size": art.size,
-                                "fetch_token": fetch_token(state.signing_key, task_id, art.id),
+                                "fetch_token": fetch_token(signing_key, task_id, art.id),
                             },
                         )
                     )
                 continue
             if action == "ROLLBACK_DEPLOY":
-                params["filename"] = await _last_deployed(state, asset, lang)
+                params["filename"] = await _last_deployed(sessions, asset, lang)
             by_agent[node.agent].append(TaskStep(action=action, node=asset, params=params))
     for agent_id, steps in by_agent.items():
         groups[agent_id] = (ids[agent_id], steps)
     return groups
 
 
-async def _artifacts(state: HubState, plan: Plan, lang: str) -> list[Artifact]:
+async def _artifacts(
+    sessions: async_sessionmaker[AsyncSession], plan: Plan, lang: str
+) -> list[Artifact]:
     found = []
     for name in plan.deploy_artifacts:
-        async with state.sessions() as session:
+        async with sessions() as session:
             artifact = (
                 await session.exec(
                     select(Artifact)
@@ -114,9 +135,9 @@ async def _artifacts(state: HubState, plan: Plan, lang: str) -> list[Artifact]:
     return found
 
 
-async def _last_deployed(state: HubState, asset: str, lang: str) -> str:
+async def _last_deployed(sessions: async_sessionmaker[AsyncSession], asset: str, lang: str) -> str:
     """The file the newest successful deploy on `asset` put there: what rollback restores."""
-    async with state.sessions() as session:
+    async with sessions() as session:
         tasks = await session.exec(
             select(Task)
             .where(Task.status == TaskState.SUCCEEDED)

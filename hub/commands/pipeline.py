@@ -10,24 +10,26 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cmdb.accounts import Identity
 from cmdb.index import CmdbIndex
 from cmdb.tables import ButtonRecord
-from hub.authorization import require_command
-from hub.buttons import claim, create_button
+from hub.audit.log import AuditLog
+from hub.commands.approvals import ApprovalService
+from hub.commands.authorization import require_command, roles_in_scope
+from hub.commands.button_router import ButtonRouter
+from hub.commands.buttons import ButtonStore
+from hub.commands.cmdb_snapshot import CmdbSnapshot
+from hub.commands.plan_text import describe_plan, examples
 from hub.exceptions import Forbidden, IllegalTransition, NotUnderstood
 from hub.i18n import lang_of, pick
 from hub.parser import UNKNOWN, CommandTooLong, Plan, builtin_parser
-from hub.plan_text import describe_plan, examples
-from hub.task_states import TaskState, is_final
-from hub.task_steps import steps_by_agent
-from hub.tasks import BOT_NAME
-from protocol import CommandPlan, TaskCancel, encode
-
-if TYPE_CHECKING:
-    from hub.state import HubState
+from hub.rooms.voice import BOT_NAME, BotVoice
+from hub.tasks.service import TaskService
+from hub.tasks.states import TaskState, is_final
+from hub.tasks.steps import StepPlanner
+from protocol import CommandPlan
 
 log = logging.getLogger("guardia.hub.pipeline")
 
@@ -36,15 +38,37 @@ _CANCEL_AFTER = re.compile(r"^(T[0-9A-F]{12})\s*(?:취소|중지)", re.IGNORECAS
 
 
 class CommandPipeline:
-    def __init__(self, state: HubState) -> None:
-        self.state = state
+    def __init__(
+        self,
+        *,
+        cmdb: CmdbSnapshot,
+        planner: StepPlanner,
+        tasks: TaskService,
+        approvals: ApprovalService,
+        buttons: ButtonStore,
+        voice: BotVoice,
+        audit: AuditLog,
+        llm_base_url: str | None = None,
+    ) -> None:
+        self.cmdb = cmdb
+        self._planner = planner
+        self._tasks = tasks
+        self._approvals = approvals
+        self._buttons = buttons
+        self._voice = voice
+        self._audit_log = audit
+        self._llm_base_url = llm_base_url
         self._llm: Any = None  # hub.parser.LlmParser, built for the current index
         self._llm_index: CmdbIndex | None = None
+
+    def register_buttons(self, router: ButtonRouter) -> None:
+        router.register("CLARIFY", self.on_clarify)
+        router.register("CANCEL_TASK", self.on_cancel_button)
 
     # -- parsing ---------------------------------------------------------------------------
 
     async def parse(self, text: str, index: CmdbIndex) -> Plan:
-        if self.state.settings.llm_base_url is None:
+        if self._llm_base_url is None:
             return builtin_parser(index).parse(text)
         from hub.parser import LlmParser, LlmSettings
 
@@ -70,14 +94,14 @@ class CommandPipeline:
         if cancel:
             await self.cancel(identity, room_id, cancel.group(1).upper(), lang)
             return
-        index = await self.state.cmdb.index()
+        index = await self.cmdb.index()
         try:
             plan = await self.parse(text, index)
         except CommandTooLong as exc:
             raise NotUnderstood(str(exc)) from None
         await self._audit(identity.name, "parse", {"text": text, "plan": plan.model_dump()})
         if plan.intent_type == "UNKNOWN":
-            await self.state.bot.say(
+            await self._voice.say(
                 room_id,
                 pick(
                     lang,
@@ -88,7 +112,7 @@ class CommandPipeline:
             )
             return
         if UNKNOWN in (plan.institution, plan.system_name):
-            await self.state.bot.say(
+            await self._voice.say(
                 room_id,
                 pick(
                     lang,
@@ -129,8 +153,7 @@ class CommandPipeline:
                 if index.nodes_of(plan.system_name, layer):  # type: ignore[arg-type]
                     choices.append((layer, layer))
         buttons = [
-            await create_button(
-                self.state,
+            await self._buttons.create(
                 room_id=room_id,
                 command_code="CLARIFY",
                 label=label,
@@ -139,7 +162,7 @@ class CommandPipeline:
             )
             for label, add in choices[:10]
         ]
-        await self.state.bot.say(
+        await self._voice.say(
             room_id,
             plan.question or pick(lang, "대상을 골라 주세요.", "Please choose the target."),
             is_widget=bool(buttons),
@@ -156,7 +179,7 @@ class CommandPipeline:
                     f"This question was for {requester}.",
                 )
             )
-        await claim(self.state, record, identity.name, lang)
+        await self._buttons.claim(record, identity.name, lang)
         text = f"{record.params['text']} {record.params['add']}"
         await self.run(identity, record.room_id, text)
 
@@ -172,9 +195,9 @@ class CommandPipeline:
                 identity.name, "refused", {"reason": exc.message, "plan": plan.model_dump()}
             )
             raise
-        groups = await steps_by_agent(self.state, plan, index, lang)
+        groups = await self._planner.steps_by_agent(plan, index, lang)
         for agent_id, (task_id, steps) in groups.items():
-            task = await self.state.tasks.create(
+            task = await self._tasks.store.create(
                 task_id=task_id,
                 room_id=room_id,
                 requested_by=identity.name,
@@ -184,8 +207,7 @@ class CommandPipeline:
                 lang=lang,
                 cause=f"command by {identity.name}",
             )
-            cancel = await create_button(
-                self.state,
+            cancel = await self._buttons.create(
                 room_id=room_id,
                 command_code="CANCEL_TASK",
                 label=pick(lang, "취소", "Cancel"),
@@ -194,7 +216,7 @@ class CommandPipeline:
                 style="danger",
                 task_id=task.id,
             )
-            await self.state.post(
+            await self._voice.post(
                 CommandPlan(
                     room_id=room_id,
                     sender=BOT_NAME,
@@ -209,33 +231,31 @@ class CommandPipeline:
             )
             try:
                 if plan.requires_approval:
-                    await self.state.approvals.request(task, identity, plan, lang)
+                    await self._approvals.request(task, identity, plan, lang)
                 else:
                     await self._audit(identity.name, "dispatch", {"agent": agent_id}, task.id)
-                    await self.state.tasks.dispatch(task)
+                    await self._tasks.dispatch(task)
             except Exception:
                 # the room has seen the plan: never leave it waiting on a task that cannot go
                 log.exception("task %s could not be sent on", task.id)
                 why = pick(
                     lang, "내부 오류로 작업을 보내지 못했습니다", "an internal error stopped it"
                 )
-                current = await self.state.tasks.get(task.id) or task
+                current = await self._tasks.store.get(task.id) or task
                 with contextlib.suppress(IllegalTransition):  # it may have ended meanwhile
-                    await self.state.tasks.finish_here(current, TaskState.FAILED, why)
+                    await self._tasks.finish_here(current, TaskState.FAILED, why)
                 raise
 
     # -- cancelling ------------------------------------------------------------------------
 
     async def cancel(self, identity: Identity, room_id: str, task_id: str, lang: str) -> None:
-        task = await self.state.tasks.get(task_id)
+        task = await self._tasks.store.get(task_id)
         if task is None or task.room_id != room_id:
             raise NotUnderstood(
                 pick(lang, f"작업 {task_id}이(가) 없습니다.", f"No task {task_id}.")
             )
         plan = task.plan or {}
         if identity.name != task.requested_by:
-            from hub.authorization import roles_in_scope
-
             roles = roles_in_scope(identity, plan.get("institution"), plan.get("system_name"))
             if not roles & {"approver", "admin"}:
                 raise Forbidden(
@@ -246,7 +266,7 @@ class CommandPipeline:
                     )
                 )
         if is_final(task.status):
-            await self.state.bot.say(
+            await self._voice.say(
                 room_id,
                 pick(
                     lang,
@@ -257,9 +277,8 @@ class CommandPipeline:
             return
         await self._audit(identity.name, "cancel", {"status": task.status}, task_id)
         if task.status in (TaskState.DISPATCHED, TaskState.RUNNING):
-            assert task.agent_id is not None
-            await self.state.send_to_agent(task.agent_id, encode(TaskCancel(task_id=task_id)))
-            await self.state.bot.say(
+            await self._tasks.cancel_on_agent(task)
+            await self._voice.say(
                 room_id,
                 pick(
                     lang,
@@ -268,7 +287,7 @@ class CommandPipeline:
                 ),
             )
             return
-        await self.state.tasks.finish_here(
+        await self._tasks.finish_here(
             task,
             TaskState.CANCELLED,
             pick(lang, f"{identity.name}님이 취소", f"cancelled by {identity.name}"),
@@ -280,4 +299,4 @@ class CommandPipeline:
     async def _audit(
         self, actor: str, kind: str, detail: dict[str, Any], task_id: str | None = None
     ) -> None:
-        await self.state.audit(actor, kind, detail, task_id)
+        await self._audit_log.append(actor, kind, detail, task_id)

@@ -8,38 +8,57 @@ PENDING_APPROVAL -> APPROVED | REJECTED | EXPIRED.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cmdb.accounts import Identity
 from cmdb.database import run
 from cmdb.tables import Approval, ButtonRecord, Task, utcnow
-from hub.authorization import require_approver
-from hub.buttons import create_button
+from hub.audit.log import AuditLog
+from hub.commands.authorization import require_approver
+from hub.commands.button_router import ButtonRouter
+from hub.commands.buttons import ButtonStore
 from hub.exceptions import ActionExpired
 from hub.i18n import pick
 from hub.parser import Plan
-from hub.task_states import TaskState
-from hub.tasks import BOT_NAME, iso
+from hub.rooms.voice import BOT_NAME, BotVoice
+from hub.tasks.service import TaskService
+from hub.tasks.states import TaskState
+from hub.tasks.store import iso
 from protocol import ApprovalRequest, TaskUpdate
-
-if TYPE_CHECKING:
-    from hub.state import HubState
 
 
 class ApprovalService:
-    def __init__(self, state: HubState) -> None:
-        self.state = state
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        ttl: float,
+        tasks: TaskService,
+        buttons: ButtonStore,
+        voice: BotVoice,
+        audit: AuditLog,
+    ) -> None:
+        self._sessions = sessions
+        self._ttl = ttl
+        self._tasks = tasks
+        self._buttons = buttons
+        self._voice = voice
+        self._audit = audit
+
+    def register_buttons(self, router: ButtonRouter) -> None:
+        router.register("APPROVE", self.on_decision)
+        router.register("REJECT", self.on_decision)
 
     async def request(self, task: Task, requester: Identity, plan: Plan, lang: str) -> None:
-        ttl = self.state.settings.approval_ttl
+        ttl = self._ttl
         expires = utcnow() + timedelta(seconds=ttl)
-        await self.state.tasks.transition(
+        await self._tasks.store.transition(
             task.id, TaskState.PENDING_APPROVAL, "policy: prod change"
         )
-        async with self.state.sessions() as session:
+        async with self._sessions() as session:
             session.add(
                 Approval(
                     task_id=task.id,
@@ -49,13 +68,12 @@ class ApprovalService:
                 )
             )
             await session.commit()
-        await self.state.audit(
+        await self._audit.append(
             requester.name, "approval_requested", {"expires_at": iso(expires)}, task.id
         )
         assert task.room_id is not None
         buttons = [
-            await create_button(
-                self.state,
+            await self._buttons.create(
                 room_id=task.room_id,
                 command_code=code,
                 label=label,
@@ -70,7 +88,7 @@ class ApprovalService:
                 ("REJECT", pick(lang, "반려", "Reject"), "danger"),
             )
         ]
-        await self.state.post(
+        await self._voice.post(
             ApprovalRequest(
                 room_id=task.room_id,
                 sender=BOT_NAME,
@@ -94,7 +112,7 @@ class ApprovalService:
     async def on_decision(self, identity: Identity, record: ButtonRecord, lang: str) -> None:
         task_id = str(record.params["task_id"])
         approve = record.command_code == "APPROVE"
-        async with self.state.sessions() as session:
+        async with self._sessions() as session:
             approval = await session.get(Approval, task_id)
             task = await session.get(Task, task_id)
         if approval is None or task is None:
@@ -110,7 +128,7 @@ class ApprovalService:
                 pick(lang, "만료된 승인 요청입니다.", "This approval request has expired.")
             )
         decision = "APPROVED" if approve else "REJECTED"
-        async with self.state.sessions() as session, session.begin():
+        async with self._sessions() as session, session.begin():
             won = await run(
                 session,
                 sa.update(Approval)
@@ -135,14 +153,14 @@ class ApprovalService:
                 )
                 .values(used_at=now, used_by=identity.name),
             )
-        await self.state.audit(
+        await self._audit.append(
             identity.name,
             decision.lower(),
             {"requested_by": approval.requested_by},
             task_id,
         )
         if approve:
-            task = await self.state.tasks.transition(
+            task = await self._tasks.store.transition(
                 task_id,
                 TaskState.APPROVED,
                 f"approved by {identity.name}",
@@ -153,9 +171,9 @@ class ApprovalService:
                 f"{identity.name}님이 {task_id}를 승인했습니다. 실행합니다.",
                 f"{identity.name} approved {task_id}. Running it.",
             )
-            await self.state.bot.say(record.room_id, said)
+            await self._voice.say(record.room_id, said)
             # the same, for clients: who decided, on the task's own timeline
-            await self.state.post(
+            await self._voice.post(
                 TaskUpdate(
                     room_id=record.room_id,
                     sender=BOT_NAME,
@@ -165,13 +183,13 @@ class ApprovalService:
                     message=f"approved by {identity.name}",
                 )
             )
-            await self.state.audit(identity.name, "dispatch", {"agent": task.agent_id}, task_id)
-            await self.state.tasks.dispatch(task)
+            await self._audit.append(identity.name, "dispatch", {"agent": task.agent_id}, task_id)
+            await self._tasks.dispatch(task)
         else:
-            task = await self.state.tasks.transition(
+            task = await self._tasks.store.transition(
                 task_id, TaskState.REJECTED, f"rejected by {identity.name}"
             )
-            await self.state.tasks.finish_here(
+            await self._tasks.finish_here(
                 task,
                 None,
                 pick(lang, f"{identity.name}님이 반려했습니다", f"rejected by {identity.name}"),
@@ -195,7 +213,7 @@ class ApprovalService:
     async def sweep(self) -> None:
         """Expire approval requests nobody decided in time."""
         now = utcnow()
-        async with self.state.sessions() as session:
+        async with self._sessions() as session:
             due = list(
                 await session.exec(
                     select(Approval).where(
@@ -204,7 +222,7 @@ class ApprovalService:
                 )
             )
         for approval in due:
-            async with self.state.sessions() as session, session.begin():
+            async with self._sessions() as session, session.begin():
                 won = await run(
                     session,
                     sa.update(Approval)
@@ -215,11 +233,11 @@ class ApprovalService:
                 )
             if won.rowcount != 1:
                 continue
-            await self.state.audit(BOT_NAME, "approval_expired", {}, approval.task_id)
-            task = await self.state.tasks.transition(
+            await self._audit.append(BOT_NAME, "approval_expired", {}, approval.task_id)
+            task = await self._tasks.store.transition(
                 approval.task_id, TaskState.EXPIRED, "nobody approved it in time"
             )
-            await self.state.tasks.finish_here(
+            await self._tasks.finish_here(
                 task,
                 None,
                 pick(task.lang, "승인 시간이 지나 만료되었습니다", "the approval request expired"),

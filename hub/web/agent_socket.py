@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 from starlette.websockets import WebSocket
 
 from cmdb.tables import Agent, utcnow
-from hub.agent_links import AgentLink
-from hub.handshake import open_connection
 from hub.state import SERVER_VERSION, HubState
+from hub.wire.agent_links import AgentLink
+from hub.wire.handshake import open_connection
 from protocol import (
     AGENT_CLIENT_TYPES,
     AgentHello,
@@ -85,7 +85,7 @@ class AgentSession:
         await self._seen()
         self.link.conn.send(encode(Welcome(agent_id=self.agent_id, server_version=SERVER_VERSION)))
         self.link.ready = True
-        await self.state.agent_ready(self.agent_id)
+        await self.state.agents.attached(self.agent_id)
         log.info("agent %s online (%d nodes)", self.agent_id, len(msg.nodes))
         await self.state.tasks.redeliver(self.agent_id)
 
@@ -118,14 +118,14 @@ class AgentSession:
 
 async def agent_endpoint(websocket: WebSocket) -> None:
     state: HubState = websocket.app.state.hub
-    conn = await open_connection(websocket, state, "agent")
+    conn = await open_connection(websocket, state.sessions, state.settings, "agent")
     if conn is None:
         return
     agent_id = conn.identity.name
-    session = AgentSession(state, state.agents.attach(agent_id, conn))
+    session = AgentSession(state, state.links.attach(agent_id, conn))
     try:
         await conn.run(session.on_frame, session.on_binary)
     finally:
-        if state.agents.detach(agent_id, conn):
-            await state.agent_gone(agent_id)
+        if state.links.detach(agent_id, conn):
+            await state.agents.detached(agent_id)
             log.info("agent %s offline", agent_id)

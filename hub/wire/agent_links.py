@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hub.connection import Connection
+from hub.wire.connection import Connection
 from protocol import CloseCode
 
 

@@ -1,0 +1,46 @@
+"""A button press to the handler its owner registered for the button's command_code.
+
+Owners register their own codes (approvals: APPROVE/REJECT; the pipeline: CLARIFY and
+CANCEL_TASK; the bot: its read-only checks), so nothing needs to know every kind of button.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from cmdb.accounts import Identity
+from cmdb.tables import ButtonRecord
+from hub.audit.log import AuditLog
+from hub.commands.buttons import ButtonStore
+from hub.exceptions import Forbidden, UnknownAction
+
+ButtonHandler = Callable[[Identity, ButtonRecord, str], Awaitable[None]]
+
+
+class ButtonRouter:
+    def __init__(self, buttons: ButtonStore, audit: AuditLog) -> None:
+        self._buttons = buttons
+        self._audit = audit
+        self._handlers: dict[str, ButtonHandler] = {}
+
+    def register(self, command_code: str, handler: ButtonHandler) -> None:
+        if command_code in self._handlers:
+            raise ValueError(f"a handler for {command_code} is already registered")
+        self._handlers[command_code] = handler
+
+    async def press(self, identity: Identity, room_id: str, action_id: str, lang: str) -> None:
+        """Run what a button does, if it may still be pressed here; refusals are audited."""
+        record = await self._buttons.lookup(room_id, action_id, lang)
+        handler = self._handlers.get(record.command_code)
+        if handler is None:
+            raise UnknownAction(f"unknown command {record.command_code}")
+        try:
+            await handler(identity, record, lang)
+        except Forbidden as exc:
+            await self._audit.append(
+                identity.name,
+                "refused",
+                {"button": record.command_code, "reason": exc.message},
+                record.task_id,
+            )
+            raise

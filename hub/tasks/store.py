@@ -1,0 +1,119 @@
+"""Tasks as stored: created, moved by the state table (every move recorded), and found."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cmdb.tables import Task, TaskEvent, utcnow
+from hub.exceptions import IllegalTransition
+from hub.tasks.states import TaskState, check_transition
+from protocol import TaskStep
+
+WAITING = (TaskState.QUEUED, TaskState.APPROVED)
+OUT = (TaskState.DISPATCHED, TaskState.RUNNING)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def new_task_id() -> str:
+    return "T" + uuid.uuid4().hex[:12].upper()
+
+
+@dataclass(frozen=True)
+class TaskLimits:
+    #: seconds a task may run
+    deadline: float
+    #: seconds a task waits for its agent to connect
+    dispatch_wait: float
+
+
+class TaskStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], limits: TaskLimits) -> None:
+        self._sessions = sessions
+        self.limits = limits
+
+    async def create(
+        self,
+        *,
+        task_id: str | None = None,
+        room_id: str | None,
+        requested_by: str,
+        agent_id: str,
+        steps: list[TaskStep],
+        plan: dict[str, Any] | None = None,
+        lang: str = "en",
+        status: TaskState = TaskState.QUEUED,
+        cause: str = "created",
+    ) -> Task:
+        now = utcnow()
+        task = Task(
+            id=task_id or new_task_id(),
+            room_id=room_id,
+            requested_by=requested_by,
+            agent_id=agent_id,
+            status=status,
+            plan=plan or {},
+            steps=[s.model_dump(mode="json") for s in steps],
+            lang=lang,
+            deadline=now + timedelta(seconds=self.limits.deadline),
+            dispatch_by=now + timedelta(seconds=self.limits.dispatch_wait),
+            created_at=now,
+            updated_at=now,
+        )
+        async with self._sessions() as session:
+            session.add(task)
+            session.add(TaskEvent(task_id=task.id, to_status=status, cause=cause, at=now))
+            await session.commit()
+        return task
+
+    async def transition(self, task_id: str, new: TaskState, cause: str, **updates: Any) -> Task:
+        """Move a task by the transition table, storing the change with its time and cause."""
+        async with self._sessions() as session:
+            task = await session.get(Task, task_id, with_for_update=True)
+            if task is None:
+                raise IllegalTransition(f"no task {task_id}")
+            old = task.status
+            check_transition(old, new)
+            task.status = new
+            task.updated_at = utcnow()
+            for key, value in updates.items():
+                setattr(task, key, value)
+            session.add(task)
+            session.add(TaskEvent(task_id=task_id, from_status=old, to_status=new, cause=cause))
+            await session.commit()
+            return task
+
+    async def get(self, task_id: str) -> Task | None:
+        async with self._sessions() as session:
+            return await session.get(Task, task_id)
+
+    async def of_agent(self, agent_id: str) -> list[Task]:
+        """What waits for an agent or is out with it, oldest first."""
+        async with self._sessions() as session:
+            rows = await session.exec(
+                select(Task)
+                .where(Task.agent_id == agent_id, col(Task.status).in_([*WAITING, *OUT]))
+                .order_by(col(Task.created_at))
+            )
+            return list(rows)
+
+    async def stale(self, now: datetime) -> list[Task]:
+        """Tasks past their deadline, and waiting tasks whose agent never came in time."""
+        async with self._sessions() as session:
+            rows = await session.exec(
+                select(Task).where(
+                    col(Task.status).in_([*WAITING, *OUT]),
+                    (col(Task.deadline) < now)
+                    | (col(Task.status).in_(WAITING) & (col(Task.dispatch_by) < now)),
+                )
+            )
+            return list(rows)
