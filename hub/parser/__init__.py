@@ -3,6 +3,9 @@
 parse_command(text, index) -> Plan         the built-in parser: pure, fast, offline
 LlmParser(index, ...).parse(text) -> Plan  an OpenAI-compatible LLM, grounded, with the
                                            built-in parser as its fallback
+
+May import: cmdb (the index it grounds in), protocol; nothing else of the hub, so that the
+parser runs alone (`guardia parse`) and in tests without a hub.
 """
 
 from __future__ import annotations
