@@ -50,6 +50,10 @@ class Agent(SQLModel, table=True):
     )
     token_hash: str | None = Field(default=None, unique=True, max_length=64)
     revoked: bool = False
+    #: the token stops working then (None: never)
+    token_expires_at: datetime | None = None
+    #: when the token was issued, rotated or revoked: hubs close sockets of changed principals
+    credentials_changed_at: datetime | None = Field(default=None, index=True)
     last_seen: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     position: int = 0
@@ -78,6 +82,8 @@ class User(SQLModel, table=True):
     roles: list[str] = _json()
     is_bot: bool = False
     revoked: bool = False
+    token_expires_at: datetime | None = None
+    credentials_changed_at: datetime | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -178,6 +184,8 @@ class Artifact(SQLModel, table=True):
     size: int
     path: str = Field(max_length=1024)
     uploaded_by: str = Field(max_length=128)
+    #: the system it was uploaded for: only that system's deploys may use it
+    system_code: str | None = Field(default=None, max_length=64, index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -194,6 +202,10 @@ class AuditEvent(SQLModel, table=True):
     kind: str = Field(max_length=32)
     task_id: str | None = Field(default=None, max_length=64, index=True)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON))
+    #: "INST" or "INST/SYS" the entry is about (covered by the hash); readers see their scopes'
+    scope: str | None = Field(default=None, max_length=130, index=True)
     #: unique: two writers racing for the same predecessor cannot fork the chain
     prev_hash: str = Field(max_length=64, unique=True)
     hash: str = Field(max_length=64, unique=True)
+    #: HMAC of `hash` with a key kept outside the database: a rewrite cannot recompute it
+    mac: str | None = Field(default=None, max_length=64)

@@ -28,3 +28,23 @@ def load_signing_key(data_dir: Path) -> Ed25519PrivateKey:
             fh.write(private_key_to_pem(key))
     (data_dir / "hub.pub").write_bytes(public_key_to_pem(key.public_key()))
     return key
+
+
+def load_audit_key(data_dir: Path) -> bytes:
+    """The key that anchors audit entries (their MACs), made on first start, kept out of the
+    database: someone who can rewrite the database cannot recompute the MACs without it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "audit.key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_bytes()
+        if len(key) != 32:
+            raise ValueError(
+                f"{path}: an audit key is 32 bytes, this file has {len(key)}"
+            ) from None
+        return key
+    key = os.urandom(32)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key

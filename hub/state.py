@@ -14,15 +14,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cmdb.database import create_engine, session_factory, upgrade
 from cmdb.message_log import frames_between
+from hub.audit.anchor import write_head
 from hub.audit.log import AuditLog
 from hub.bot.replies import Bot
 from hub.cluster.backplane import RedisBackplane
 from hub.commands.approvals import ApprovalService
 from hub.commands.button_router import ButtonRouter
 from hub.commands.buttons import ButtonStore
+from hub.commands.cancel import TaskCanceller
 from hub.commands.cmdb_snapshot import CmdbSnapshot
 from hub.commands.pipeline import CommandPipeline
-from hub.keys import load_signing_key
+from hub.keys import load_audit_key, load_signing_key
+from hub.rooms.directory import RoomDirectory
 from hub.rooms.members import RoomMembers
 from hub.rooms.sequencer import RoomSequencer
 from hub.rooms.voice import BotVoice
@@ -69,7 +72,13 @@ class HubState:
         )
         self.agents = AgentRouter(self.links, self.backplane)
         self.voice = BotVoice(self.writer)
-        self.audit = AuditLog(self.sessions)
+        self.audit = AuditLog(
+            self.sessions,
+            key=load_audit_key(settings.data_dir),
+            on_stored=lambda head: write_head(
+                settings.data_dir, head.seq, head.hash, self.signing_key
+            ),
+        )
 
         # tasks
         limits = TaskLimits(deadline=settings.task_deadline, dispatch_wait=settings.dispatch_wait)
@@ -85,11 +94,16 @@ class HubState:
         )
         self.approvals.register_buttons(self.router)
         self.cmdb = CmdbSnapshot(self.sessions)
+        self.rooms = RoomDirectory(self.sessions)
+        self.canceller = TaskCanceller(self.tasks, self.voice, self.audit)
+        self.canceller.register_buttons(self.router)
         self.pipeline = CommandPipeline(
             cmdb=self.cmdb,
+            rooms=self.rooms,
             planner=StepPlanner(self.sessions, self.signing_key),
             tasks=self.tasks,
             approvals=self.approvals,
+            canceller=self.canceller,
             buttons=self.buttons,
             voice=self.voice,
             audit=self.audit,
@@ -100,6 +114,7 @@ class HubState:
         # the bot, which registers its own buttons
         self.bot = Bot(
             sessions=self.sessions,
+            rooms=self.rooms,
             voice=self.voice,
             pipeline=self.pipeline,
             router=self.router,
@@ -121,6 +136,7 @@ class HubState:
         await self.bot.stop()
         await self.pipeline.aclose()
         await self.writer.close()
+        await self.audit.close()
         await self.sequencer.close()
         if self.backplane is not None:
             await self.backplane.stop()

@@ -82,7 +82,9 @@ async def start_lab(
     db: Database, tmp: Path, *, restart_seconds: float = 0.1, start_agent: bool = True, **env: str
 ) -> Lab:
     await db.import_cmdb(CMDB)
-    await db.add_room("lab")
+    await db.add_room("lab", "LAB")
+    await db.add_room("zoo", "ZOO")
+    await db.add_room("lobby")
     tokens = {
         "oscar": await db.add_user("oscar", "operator:LAB"),
         "olive": await db.add_user("olive", "operator:LAB", "approver:LAB"),
@@ -227,23 +229,40 @@ async def test_rejected_change_never_runs(lab: Lab) -> None:
     assert lab.restarts == 0
 
 
-@pytest.mark.parametrize(
-    ("user", "reason"),
-    [("vic", "viewer"), ("zed", "LAB")],
-    ids=["viewer", "operator-of-another-scope"],
-)
-async def test_viewer_and_other_scope_operator_are_refused(
-    lab: Lab, user: str, reason: str
-) -> None:
-    async with chat_client(lab.hub, lab.tokens[user]) as client:
+async def test_a_viewer_is_refused_before_anything_is_parsed_or_audited(lab: Lab) -> None:
+    async with chat_client(lab.hub, lab.tokens["vic"]) as client:
         await client.join("lab")
         ref = await client.send(
             msg_type="CHAT", room_id="lab", content="@guardia 실험시스템 WAS 상태 확인해줘"
         )
         error = await client.expect("ERROR", ref=ref)
     assert error["code"] == "FORBIDDEN"
-    assert reason in error["message"]
+    assert "viewer" in error["message"]
     assert not [f for f in client.seen if f["msg_type"] in ("COMMAND_PLAN", "TASK_FINISHED")]
+    async with httpx.AsyncClient() as http:
+        entries = (
+            await http.get(
+                lab.hub.http + "/api/audit",
+                headers={"Authorization": f"Bearer {lab.tokens['root']}"},
+            )
+        ).json()
+    assert [e for e in entries if e["actor"] == "vic"] == []
+
+
+async def test_an_operator_of_another_scope_cannot_join_nor_reach_in_from_own_room(
+    lab: Lab,
+) -> None:
+    async with chat_client(lab.hub, lab.tokens["zed"]) as zed:
+        ref = await zed.send(msg_type="JOIN", room_id="lab")
+        error = await zed.expect("ERROR", ref=ref)
+        assert error["code"] == "FORBIDDEN"
+        await zed.join("zoo")
+        ref = await zed.send(
+            msg_type="CHAT", room_id="zoo", content="@guardia 실험시스템 WAS 상태 확인해줘"
+        )
+        error = await zed.expect("ERROR", ref=ref)
+    assert error["code"] == "FORBIDDEN"
+    assert not [f for f in zed.seen if f["msg_type"] in ("COMMAND_PLAN", "TASK_FINISHED")]
 
 
 async def test_expired_approval_cannot_be_pressed(sqlite_db: Database, tmp_path: Path) -> None:
@@ -361,7 +380,11 @@ async def test_editing_an_audit_row_makes_verify_fail_and_name_it(lab: Lab) -> N
         await oscar.join("lab")
         plan = await command(oscar, "실험시스템 WAS 상태 확인해줘")
         await oscar.expect("TASK_FINISHED", task_id=plan["task_id"], timeout=30)
-    env = {**os.environ, "GUARDIA_DATABASE_URL": lab.db.url}
+    env = {
+        **os.environ,
+        "GUARDIA_DATABASE_URL": lab.db.url,
+        "GUARDIA_DATA_DIR": str(lab.hub.data_dir),
+    }
     ok = subprocess.run(
         [str(BIN / "guardia"), "audit", "verify"], env=env, capture_output=True, text=True
     )

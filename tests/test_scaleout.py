@@ -37,7 +37,7 @@ async def cluster(postgres_db: Database, tmp_path: Path) -> AsyncIterator[Cluste
     except redis.RedisError as exc:
         unavailable(f"Redis at {REDIS_URL} ({exc})")
     await postgres_db.import_cmdb(CMDB)
-    await postgres_db.add_room("lab")
+    await postgres_db.add_room("lab", "LAB")
     tokens = {
         "oscar": await postgres_db.add_user("oscar", "operator:LAB"),
         "olive": await postgres_db.add_user("olive", "operator:LAB"),

@@ -144,30 +144,30 @@ async def test_a_button_shows_pressed_refused_and_expired(
     browser: Browser,  # noqa: F811
     web_lab: WebLab,  # noqa: F811
 ) -> None:
-    alice = await sign_in(browser, web_lab, "alice")
-    dave = await sign_in(browser, web_lab, "dave")
-    carol = await sign_in(browser, web_lab, "carol")
+    alice = await sign_in(browser, web_lab, "alice", room="budget")
+    dave = await sign_in(browser, web_lab, "dave", room="budget")
+    carol = await sign_in(browser, web_lab, "carol", room="budget")
     await alice.say("@guardia ping")
 
     def disk_button(person: Person) -> Locator:
-        return person.timeline("ops").locator("button[data-code=CHECK_DISK_SPACE]").last
+        return person.timeline("budget").locator("button[data-code=CHECK_DISK_SPACE]").last
 
     await disk_button(dave).click()  # a viewer may not run it
     await expect(disk_button(dave)).to_have_attribute("data-state", "refused")
-    await expect(dave.timeline("ops").locator(".action-error").last).to_contain_text("FORBIDDEN")
+    await expect(dave.timeline("budget").locator(".action-error").last).to_contain_text("FORBIDDEN")
 
     await disk_button(alice).click()
     await expect(disk_button(alice)).to_have_attribute("data-state", "pressed")
-    progress = alice.timeline("ops").locator('.card[data-kind="progress"]').last
+    progress = alice.timeline("budget").locator('.card[data-kind="progress"]').last
     await expect(progress.locator(".bar-overall")).to_be_visible()
-    result = alice.timeline("ops").locator('.card[data-kind="result"]').last
+    result = alice.timeline("budget").locator('.card[data-kind="result"]').last
     await expect(result).to_have_attribute("data-status", "SUCCEEDED")
     await expect(result.locator(".result-row .step").first).to_have_text("CHECK_DISK_SPACE")
     await expect(progress.locator(".bar-overall")).to_have_attribute("data-value", "1.000")
 
     await disk_button(carol).click()  # pressed already, by alice
     await expect(disk_button(carol)).to_have_attribute("data-state", "expired")
-    await expect(carol.timeline("ops").locator(".action-error").last).to_contain_text("alice")
+    await expect(carol.timeline("budget").locator(".action-error").last).to_contain_text("alice")
     for person in (alice, dave, carol):
         person.assert_no_errors()
         await person.close()
@@ -177,15 +177,15 @@ async def test_a_refused_command_shows_the_error_beside_the_message(
     browser: Browser,  # noqa: F811
     web_lab: WebLab,  # noqa: F811
 ) -> None:
-    dave = await sign_in(browser, web_lab, "dave")
+    dave = await sign_in(browser, web_lab, "dave", room="budget")
     await dave.say("@guardia 예산시스템 WAS 재기동해줘")
-    error = dave.timeline("ops").locator('.card[data-kind="error"]').last
+    error = dave.timeline("budget").locator('.card[data-kind="error"]').last
     await expect(error).to_have_attribute("data-code", "FORBIDDEN")
     await expect(error.locator(".card-ref")).to_have_text(
         "관련 메시지: “@guardia 예산시스템 WAS 재기동해줘”"
     )
     # it sits right after the message that caused it
-    item = dave.timeline("ops").locator('article[data-type="ERROR"]').last
+    item = dave.timeline("budget").locator('article[data-type="ERROR"]').last
     before = await item.evaluate("node => node.previousElementSibling.textContent")
     assert "@guardia 예산시스템 WAS 재기동해줘" in before
     dave.assert_no_errors()

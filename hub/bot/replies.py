@@ -18,13 +18,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from cmdb.accounts import Identity
 from cmdb.grants import parse_scope
 from cmdb.inventory import nodes_by_code, nodes_in_scope
-from cmdb.tables import ButtonRecord, Room
+from cmdb.tables import ButtonRecord
 from hub.commands.authorization import require_command
 from hub.commands.button_router import ButtonRouter
 from hub.commands.buttons import ButtonStore
 from hub.commands.pipeline import CommandPipeline
+from hub.commands.room_scope import require_commandable, require_in_room
 from hub.exceptions import HubError, UnknownRoom
 from hub.i18n import lang_of, pick
+from hub.rooms.directory import RoomDirectory
 from hub.rooms.voice import BOT_NAME, BotVoice
 from hub.tasks.service import TaskService
 from hub.wire.agent_router import AgentRouter
@@ -46,6 +48,7 @@ class Bot:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
+        rooms: RoomDirectory,
         voice: BotVoice,
         pipeline: CommandPipeline,
         router: ButtonRouter,
@@ -54,6 +57,7 @@ class Bot:
         agents: AgentRouter,
     ) -> None:
         self._sessions = sessions
+        self._rooms = rooms
         self.voice = voice
         self._pipeline = pipeline
         self._router = router
@@ -99,11 +103,12 @@ class Bot:
 
     async def _ping(self, room_id: str, lang: str) -> None:
         """Answer with a disk-check button for the room's nodes: proves the whole path."""
+        room = await self._rooms.get(room_id)
+        if room is None:
+            raise UnknownRoom(room_id)
+        require_commandable(room, lang)
+        inst, system = parse_scope(room.scope)
         async with self._sessions() as session:
-            room = await session.get(Room, room_id)
-            if room is None:
-                raise UnknownRoom(room_id)
-            inst, system = parse_scope(room.scope)
             nodes = await nodes_in_scope(session, inst, system)
         online = set(await self._agents.online())
         targets = [n.asset_code for n, _ in nodes if n.agent_id in online] or [
@@ -141,9 +146,13 @@ class Bot:
     async def _run_read_only(self, identity: Identity, record: ButtonRecord, lang: str) -> None:
         """A read-only action on the button's nodes, one task per agent."""
         lang = str(record.params.get("lang", lang))
+        room = await self._rooms.get(record.room_id)
+        if room is None:
+            raise UnknownRoom(record.room_id)
         async with self._sessions() as session:
             nodes = await nodes_by_code(session, list(record.params.get("nodes", [])))
         for node, inst in nodes:
+            require_in_room(room, inst, node.system_code, lang)
             require_command(identity, inst, node.system_code, lang)
         await self._buttons.claim(record, identity.name, lang)
         by_agent: dict[str, list[TaskStep]] = defaultdict(list)

@@ -88,18 +88,13 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from cmdb.audit import verify
+    from hub.audit.verify import verify_anchored
+    from hub.settings import Settings
 
-    count, broken = asyncio.run(_with_session(verify))
-    if broken is not None:
-        print(
-            f"audit chain BROKEN at entry {broken.seq} (row id {broken.id}): {broken.reason}; "
-            f"{count} entries before it hold",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"audit chain OK: {count} entries")
-    return 0
+    data_dir = Settings.from_env().data_dir
+    verdict = asyncio.run(_with_session(lambda s: verify_anchored(s, data_dir)))
+    print(verdict.message, file=sys.stdout if verdict.ok else sys.stderr)
+    return 0 if verdict.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:

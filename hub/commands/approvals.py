@@ -7,7 +7,7 @@ PENDING_APPROVAL -> APPROVED | REJECTED | EXPIRED.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -21,7 +21,7 @@ from hub.audit.log import AuditLog
 from hub.commands.authorization import require_approver
 from hub.commands.button_router import ButtonRouter
 from hub.commands.buttons import ButtonStore
-from hub.exceptions import ActionExpired
+from hub.exceptions import ActionExpired, IllegalTransition
 from hub.i18n import pick
 from hub.parser import Plan
 from hub.rooms.voice import BOT_NAME, BotVoice
@@ -127,8 +127,10 @@ class ApprovalService:
             raise ActionExpired(
                 pick(lang, "만료된 승인 요청입니다.", "This approval request has expired.")
             )
-        decision = "APPROVED" if approve else "REJECTED"
-        async with self._sessions() as session, session.begin():
+        decision = TaskState.APPROVED if approve else TaskState.REJECTED
+
+        async def decide(session: AsyncSession, task: Task) -> None:
+            # the approval, its buttons and the task change in one transaction, or none does
             won = await run(
                 session,
                 sa.update(Approval)
@@ -137,7 +139,7 @@ class ApprovalService:
                     col(Approval.decision).is_(None),
                     col(Approval.expires_at) > now,
                 )
-                .values(decision=decision, decided_by=identity.name, decided_at=now),
+                .values(decision=decision.value, decided_by=identity.name, decided_at=now),
             )
             if won.rowcount != 1:
                 raise ActionExpired(
@@ -153,19 +155,29 @@ class ApprovalService:
                 )
                 .values(used_at=now, used_by=identity.name),
             )
-        await self._audit.append(
-            identity.name,
-            decision.lower(),
-            {"requested_by": approval.requested_by},
-            task_id,
-        )
-        if approve:
+
+        verb = "approved" if approve else "rejected"
+        try:
             task = await self._tasks.store.transition(
                 task_id,
-                TaskState.APPROVED,
-                f"approved by {identity.name}",
-                approved_by=[identity.name],
+                decision,
+                f"{verb} by {identity.name}",
+                within=decide,
+                **({"approved_by": [identity.name]} if approve else {}),
             )
+        except IllegalTransition:
+            # the task ended meanwhile (cancelled): nothing to decide any more
+            raise ActionExpired(
+                pick(
+                    lang,
+                    f"작업 {task_id}는 이미 끝났습니다. 승인할 것이 없습니다.",
+                    f"Task {task_id} has already ended; there is nothing to decide.",
+                )
+            ) from None
+        await self._audit.append(
+            identity.name, verb, {"requested_by": approval.requested_by}, task_id
+        )
+        if approve:
             said = pick(
                 lang,
                 f"{identity.name}님이 {task_id}를 승인했습니다. 실행합니다.",
@@ -186,9 +198,6 @@ class ApprovalService:
             await self._audit.append(identity.name, "dispatch", {"agent": task.agent_id}, task_id)
             await self._tasks.dispatch(task)
         else:
-            task = await self._tasks.store.transition(
-                task_id, TaskState.REJECTED, f"rejected by {identity.name}"
-            )
             await self._tasks.finish_here(
                 task,
                 None,
@@ -201,7 +210,8 @@ class ApprovalService:
             "APPROVED": ("승인", "approved"),
             "REJECTED": ("반려", "rejected"),
             "EXPIRED": ("만료", "expired"),
-        }.get(approval.decision or "", ("결정", "decided"))
+            "CANCELLED": ("취소", "cancelled"),
+        }.get(approval.decision or "", ("종료", "closed"))
         if approval.decided_by:
             return pick(
                 lang,
@@ -211,7 +221,7 @@ class ApprovalService:
         return pick(lang, f"이미 {word[0]}된 요청입니다.", f"This request has already {word[1]}.")
 
     async def sweep(self) -> None:
-        """Expire approval requests nobody decided in time."""
+        """Expire approval requests nobody decided in time, each with its task."""
         now = utcnow()
         async with self._sessions() as session:
             due = list(
@@ -222,23 +232,36 @@ class ApprovalService:
                 )
             )
         for approval in due:
+            await self._expire(approval.task_id, now)
+
+    async def _expire(self, task_id: str, now: datetime) -> None:
+        async def expire(session: AsyncSession, task: Task) -> None:
+            won = await run(
+                session,
+                sa.update(Approval)
+                .where(col(Approval.task_id) == task_id, col(Approval.decision).is_(None))
+                .values(decision=TaskState.EXPIRED.value, decided_at=now),
+            )
+            if won.rowcount != 1:
+                raise ActionExpired("decided meanwhile")
+
+        try:
+            task = await self._tasks.store.transition(
+                task_id, TaskState.EXPIRED, "nobody approved it in time", within=expire
+            )
+        except (ActionExpired, IllegalTransition):
+            # decided meanwhile, or the task ended another way: close the request alone
             async with self._sessions() as session, session.begin():
-                won = await run(
+                await run(
                     session,
                     sa.update(Approval)
-                    .where(
-                        col(Approval.task_id) == approval.task_id, col(Approval.decision).is_(None)
-                    )
-                    .values(decision="EXPIRED", decided_at=now),
+                    .where(col(Approval.task_id) == task_id, col(Approval.decision).is_(None))
+                    .values(decision="CLOSED", decided_at=now),
                 )
-            if won.rowcount != 1:
-                continue
-            await self._audit.append(BOT_NAME, "approval_expired", {}, approval.task_id)
-            task = await self._tasks.store.transition(
-                approval.task_id, TaskState.EXPIRED, "nobody approved it in time"
-            )
-            await self._tasks.finish_here(
-                task,
-                None,
-                pick(task.lang, "승인 시간이 지나 만료되었습니다", "the approval request expired"),
-            )
+            return
+        await self._audit.append(BOT_NAME, "approval_expired", {}, task_id)
+        await self._tasks.finish_here(
+            task,
+            None,
+            pick(task.lang, "승인 시간이 지나 만료되었습니다", "the approval request expired"),
+        )

@@ -13,21 +13,25 @@ import re
 from typing import Any
 
 from cmdb.accounts import Identity
-from cmdb.index import CmdbIndex
-from cmdb.tables import ButtonRecord
+from cmdb.grants import parse_scope
+from cmdb.index import CmdbIndex, SystemEntry
+from cmdb.tables import ButtonRecord, Room
 from hub.audit.log import AuditLog
 from hub.commands.approvals import ApprovalService
-from hub.commands.authorization import require_command, roles_in_scope
+from hub.commands.authorization import require_command
 from hub.commands.button_router import ButtonRouter
 from hub.commands.buttons import ButtonStore
+from hub.commands.cancel import TaskCanceller
 from hub.commands.cmdb_snapshot import CmdbSnapshot
 from hub.commands.plan_text import describe_plan, examples
-from hub.exceptions import Forbidden, IllegalTransition, NotUnderstood
+from hub.commands.room_scope import require_commandable, require_in_room, systems_in_room
+from hub.exceptions import Forbidden, IllegalTransition, NotUnderstood, UnknownRoom
 from hub.i18n import lang_of, pick
 from hub.parser import UNKNOWN, CommandTooLong, Plan, builtin_parser
+from hub.rooms.directory import RoomDirectory
 from hub.rooms.voice import BOT_NAME, BotVoice
 from hub.tasks.service import TaskService
-from hub.tasks.states import TaskState, is_final
+from hub.tasks.states import TaskState
 from hub.tasks.steps import StepPlanner
 from protocol import CommandPlan
 
@@ -42,15 +46,19 @@ class CommandPipeline:
         self,
         *,
         cmdb: CmdbSnapshot,
+        rooms: RoomDirectory,
         planner: StepPlanner,
         tasks: TaskService,
         approvals: ApprovalService,
+        canceller: TaskCanceller,
         buttons: ButtonStore,
         voice: BotVoice,
         audit: AuditLog,
         llm_base_url: str | None = None,
     ) -> None:
         self.cmdb = cmdb
+        self._rooms = rooms
+        self._canceller = canceller
         self._planner = planner
         self._tasks = tasks
         self._approvals = approvals
@@ -63,7 +71,6 @@ class CommandPipeline:
 
     def register_buttons(self, router: ButtonRouter) -> None:
         router.register("CLARIFY", self.on_clarify)
-        router.register("CANCEL_TASK", self.on_cancel_button)
 
     # -- parsing ---------------------------------------------------------------------------
 
@@ -92,14 +99,22 @@ class CommandPipeline:
         lang = lang_of(text)
         cancel = _CANCEL.match(text) or _CANCEL_AFTER.match(text)
         if cancel:
-            await self.cancel(identity, room_id, cancel.group(1).upper(), lang)
+            await self._canceller.cancel(identity, room_id, cancel.group(1).upper(), lang)
             return
+        room = await self._rooms.get(room_id)
+        if room is None:
+            raise UnknownRoom(pick(lang, f"방 {room_id}이(가) 없습니다.", f"No room {room_id}."))
+        # refused before anything is parsed or audited: a viewer's spam grows nothing
+        require_commandable(room, lang)
+        inst, system = parse_scope(room.scope)
+        require_command(identity, inst, system, lang)
         index = await self.cmdb.index()
         try:
             plan = await self.parse(text, index)
         except CommandTooLong as exc:
             raise NotUnderstood(str(exc)) from None
         await self._audit(identity.name, "parse", {"text": text, "plan": plan.model_dump()})
+        in_room = systems_in_room(index, room)
         if plan.intent_type == "UNKNOWN":
             await self._voice.say(
                 room_id,
@@ -108,24 +123,24 @@ class CommandPipeline:
                     "무슨 작업인지 이해하지 못했습니다. 이렇게 말씀해 보세요:\n",
                     "I did not understand which operation you mean. Try for example:\n",
                 )
-                + examples(index, lang),
+                + examples(in_room, lang),
             )
             return
-        if UNKNOWN in (plan.institution, plan.system_name):
+        if UNKNOWN in (plan.institution, plan.system_name) and not plan.needs_clarification:
             await self._voice.say(
                 room_id,
                 pick(
                     lang,
-                    "CMDB에 없는 기관이나 시스템입니다. 등록된 시스템: ",
-                    "That institution or system is not in the CMDB. Known systems: ",
+                    "CMDB에 없는 기관이나 시스템입니다. 이 방의 시스템: ",
+                    "That institution or system is not in the CMDB. Systems of this room: ",
                 )
-                + ", ".join(f"{s.name} ({s.code})" for s in index.systems),
+                + (", ".join(f"{s.name} ({s.code})" for s in in_room) or "-"),
             )
             return
         if plan.needs_clarification:
-            await self.ask_back(identity, room_id, text, plan, index, lang)
+            await self.ask_back(identity, room_id, text, plan, index, lang, in_room)
             return
-        await self.proceed(identity, room_id, plan, index, lang)
+        await self.proceed(identity, room, plan, index, lang)
 
     async def ask_back(
         self,
@@ -135,11 +150,20 @@ class CommandPipeline:
         plan: Plan,
         index: CmdbIndex,
         lang: str,
+        in_room: list[SystemEntry],
     ) -> None:
-        """Ask the plan's question, with a button per choice that continues the command."""
+        """Ask the plan's question, with a button per choice that continues the command.
+
+        Choices are only ever inside the room's scope: a question must not tell the room
+        about systems its members may not see.
+        """
         choices: list[tuple[str, str]] = []  # (label, what to add to the sentence)
         if plan.system_name == UNKNOWN or index.system(plan.system_name) is None:
-            choices = [(f"{s.name}", s.code) for s in index.systems_of(plan.institution)]
+            choices = [
+                (s.name, s.code)
+                for s in in_room
+                if plan.institution in (UNKNOWN, s.institution_code)
+            ]
         elif plan.infrastructure_layer is None and plan.intent_type != "DEPLOY":
             for layer in ("WAS", "WEB", "DB"):
                 nodes = index.nodes_of(plan.system_name, layer)
@@ -186,9 +210,11 @@ class CommandPipeline:
     # -- from an understood plan to tasks ----------------------------------------------------
 
     async def proceed(
-        self, identity: Identity, room_id: str, plan: Plan, index: CmdbIndex, lang: str
+        self, identity: Identity, room: Room, plan: Plan, index: CmdbIndex, lang: str
     ) -> None:
+        room_id = room.id
         try:
+            require_in_room(room, plan.institution, plan.system_name, lang)
             require_command(identity, plan.institution, plan.system_name, lang)
         except Forbidden as exc:
             await self._audit(
@@ -245,56 +271,6 @@ class CommandPipeline:
                 with contextlib.suppress(IllegalTransition):  # it may have ended meanwhile
                     await self._tasks.finish_here(current, TaskState.FAILED, why)
                 raise
-
-    # -- cancelling ------------------------------------------------------------------------
-
-    async def cancel(self, identity: Identity, room_id: str, task_id: str, lang: str) -> None:
-        task = await self._tasks.store.get(task_id)
-        if task is None or task.room_id != room_id:
-            raise NotUnderstood(
-                pick(lang, f"작업 {task_id}이(가) 없습니다.", f"No task {task_id}.")
-            )
-        plan = task.plan or {}
-        if identity.name != task.requested_by:
-            roles = roles_in_scope(identity, plan.get("institution"), plan.get("system_name"))
-            if not roles & {"approver", "admin"}:
-                raise Forbidden(
-                    pick(
-                        lang,
-                        "요청자 본인이나 승인자만 작업을 취소할 수 있습니다.",
-                        "Only the requester or an approver may cancel this task.",
-                    )
-                )
-        if is_final(task.status):
-            await self._voice.say(
-                room_id,
-                pick(
-                    lang,
-                    f"작업 {task_id}는 이미 {task.status} 상태입니다.",
-                    f"Task {task_id} is already {task.status}.",
-                ),
-            )
-            return
-        await self._audit(identity.name, "cancel", {"status": task.status}, task_id)
-        if task.status in (TaskState.DISPATCHED, TaskState.RUNNING):
-            await self._tasks.cancel_on_agent(task)
-            await self._voice.say(
-                room_id,
-                pick(
-                    lang,
-                    f"작업 {task_id} 취소를 에이전트에 요청했습니다.",
-                    f"Asked the agent to cancel task {task_id}.",
-                ),
-            )
-            return
-        await self._tasks.finish_here(
-            task,
-            TaskState.CANCELLED,
-            pick(lang, f"{identity.name}님이 취소", f"cancelled by {identity.name}"),
-        )
-
-    async def on_cancel_button(self, identity: Identity, record: ButtonRecord, lang: str) -> None:
-        await self.cancel(identity, record.room_id, str(record.params["task_id"]), lang)
 
     async def _audit(
         self, actor: str, kind: str, detail: dict[str, Any], task_id: str | None = None

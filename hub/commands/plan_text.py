@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from cmdb.index import CmdbIndex
+from collections.abc import Sequence
+
+from cmdb.index import CmdbIndex, SystemEntry
 from hub.i18n import pick
 from hub.parser import Plan
 
@@ -56,11 +58,11 @@ def describe_plan(plan: Plan, index: CmdbIndex, lang: str, task_id: str) -> str:
     return text
 
 
-def examples(index: CmdbIndex, lang: str) -> str:
-    """Example commands that fit this CMDB."""
-    entry = next((s for s in index.systems if s.nodes), None)
+def examples(systems: Sequence[SystemEntry], lang: str) -> str:
+    """Example commands that fit these systems (a room's)."""
+    entry = next((s for s in systems if s.nodes), None)
     if entry is None:
-        return pick(lang, "(CMDB가 비어 있습니다)", "(the CMDB is empty)")
+        return pick(lang, "(이 방에 등록된 서버가 없습니다)", "(this room has no servers)")
     name, node = entry.name, entry.nodes[0]
     layer = node.layer
     if lang == "ko":

@@ -14,11 +14,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cmdb.tables import Task, utcnow
 from hub.audit.log import AuditLog
-from hub.exceptions import IllegalTransition
+from hub.exceptions import Forbidden, IllegalTransition
 from hub.i18n import pick
 from hub.rooms.voice import BOT_NAME, BotVoice
-from hub.tasks.states import TaskState, is_final
-from hub.tasks.store import WAITING, TaskStore, iso
+from hub.tasks.states import TaskState, check_agent_move, is_final
+from hub.tasks.store import OUT, WAITING, TaskStore, iso
 from hub.wire.agent_router import AgentRouter
 from protocol import (
     Ack,
@@ -104,23 +104,32 @@ class TaskService:
 
     # -- what agents report ----------------------------------------------------------------
 
-    async def _own_task(self, agent_id: str, task_id: str) -> Task | None:
+    async def _own_task(self, agent_id: str, task_id: str) -> Task:
+        """The task, if it was sent to this agent: an agent reports only on its own tasks."""
         task = await self.store.get(task_id)
         if task is None or task.agent_id != agent_id:
             log.warning("agent %s reported on task %s that is not its own", agent_id, task_id)
-            return None
+            raise Forbidden(f"task {task_id} was not sent to agent {agent_id}")
+        if not is_final(task.status) and task.status not in OUT:
+            log.warning(
+                "agent %s reported on task %s, which was never sent (%s)",
+                agent_id,
+                task_id,
+                task.status,
+            )
+            raise Forbidden(f"task {task_id} was not sent to agent {agent_id}")
         return task
 
     async def on_accepted(self, agent_id: str, task_id: str) -> None:
         task = await self._own_task(agent_id, task_id)
-        if task is None or task.status != TaskState.DISPATCHED:
+        if task.status != TaskState.DISPATCHED:
             return
         await self.store.transition(task_id, TaskState.RUNNING, f"accepted by {agent_id}")
         await self._update(task, TaskUpdate(task_id=task_id, status="RUNNING"), force=True)
 
     async def on_progress(self, agent_id: str, msg: TaskProgress) -> None:
         task = await self._own_task(agent_id, msg.task_id)
-        if task is None or is_final(task.status):
+        if is_final(task.status):
             return
         update = TaskUpdate(
             task_id=msg.task_id,
@@ -134,17 +143,23 @@ class TaskService:
 
     async def on_finished(self, agent_id: str, msg: TaskFinished) -> None:
         task = await self._own_task(agent_id, msg.task_id)
-        if task is None:
-            return
         if not is_final(task.status):
+            steps = {(s["node"], s["action"]) for s in task.steps}
+            strays = [r for r in msg.results if (r.node, r.action) not in steps]
+            if strays:
+                raise Forbidden(
+                    f"task {task.id} has no step "
+                    + ", ".join(f"{r.action} on {r.node}" for r in strays)
+                )
             results = [r.model_dump(mode="json") for r in msg.results]
             try:
+                check_agent_move(task.status, msg.status)
                 task = await self.store.transition(
                     task.id, TaskState(msg.status), f"result from {agent_id}", results=results
                 )
-            except (IllegalTransition, ValueError) as exc:
+            except IllegalTransition as exc:
                 log.warning("task %s: result %s refused: %s", task.id, msg.status, exc)
-                return
+                raise Forbidden(f"task {task.id}: {exc}") from None
             await self._audit.append(
                 agent_id,
                 "result",

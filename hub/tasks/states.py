@@ -47,6 +47,13 @@ TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
 
 FINAL = frozenset(state for state, nxt in TRANSITIONS.items() if not nxt)
 
+#: what an agent may do to a task it was sent: accept it, or end it. Approval, rejection and
+#: expiry are people's and the hub's decisions, never an agent's.
+AGENT_MOVES: dict[TaskState, frozenset[TaskState]] = {
+    S.DISPATCHED: frozenset({S.RUNNING, *_ENDINGS}),
+    S.RUNNING: frozenset(_ENDINGS),
+}
+
 
 def check_transition(current: str, new: str) -> TaskState:
     """The new state, if the table allows going there from `current`."""
@@ -56,6 +63,17 @@ def check_transition(current: str, new: str) -> TaskState:
         raise IllegalTransition(str(exc)) from None
     if dst not in TRANSITIONS[src]:
         raise IllegalTransition(f"task cannot go from {src} to {dst}")
+    return dst
+
+
+def check_agent_move(current: str, new: str) -> TaskState:
+    """The new state, if an agent may report it on a task in `current`."""
+    try:
+        src, dst = TaskState(current), TaskState(new)
+    except ValueError as exc:
+        raise IllegalTransition(str(exc)) from None
+    if dst not in AGENT_MOVES.get(src, frozenset()):
+        raise IllegalTransition(f"an agent cannot move a task from {src} to {dst}")
     return dst
 
 

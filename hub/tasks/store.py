@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cmdb.tables import Task, TaskEvent, utcnow
+from cmdb.database import run
+from cmdb.tables import Approval, Task, TaskEvent, utcnow
 from hub.exceptions import IllegalTransition
 from hub.tasks.states import TaskState, check_transition
 from protocol import TaskStep
 
 WAITING = (TaskState.QUEUED, TaskState.APPROVED)
+#: work done in a task transition's own transaction
+Within = Callable[[AsyncSession, Task], Awaitable[None]]
 OUT = (TaskState.DISPATCHED, TaskState.RUNNING)
 
 
@@ -75,14 +80,36 @@ class TaskStore:
             await session.commit()
         return task
 
-    async def transition(self, task_id: str, new: TaskState, cause: str, **updates: Any) -> Task:
-        """Move a task by the transition table, storing the change with its time and cause."""
+    async def transition(
+        self,
+        task_id: str,
+        new: TaskState,
+        cause: str,
+        *,
+        within: Within | None = None,
+        **updates: Any,
+    ) -> Task:
+        """Move a task by the transition table, storing the change with its time and cause.
+
+        `within` runs in the same transaction, after the move is checked: what must change
+        with the task (an approval's decision) changes with it or, if it raises, neither does.
+        A task leaving PENDING_APPROVAL any other way closes its approval request too.
+        """
         async with self._sessions() as session:
             task = await session.get(Task, task_id, with_for_update=True)
             if task is None:
                 raise IllegalTransition(f"no task {task_id}")
             old = task.status
             check_transition(old, new)
+            if within is not None:
+                await within(session, task)
+            elif old == TaskState.PENDING_APPROVAL:
+                await run(
+                    session,
+                    sa.update(Approval)
+                    .where(col(Approval.task_id) == task_id, col(Approval.decision).is_(None))
+                    .values(decision=new.value, decided_at=utcnow()),
+                )
             task.status = new
             task.updated_at = utcnow()
             for key, value in updates.items():

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from starlette.websockets import WebSocket
 
 from cmdb.tables import Agent, utcnow
+from hub.exceptions import HubError
 from hub.state import SERVER_VERSION, HubState
 from hub.wire.agent_links import AgentLink
 from hub.wire.handshake import open_connection
@@ -63,6 +64,8 @@ class AgentSession:
             return
         try:
             await self._handlers[msg.msg_type](msg)
+        except HubError as exc:
+            self.error(exc.code, exc.message, msg.message_id)
         except Exception:
             log.exception("handling %s from agent %s failed", msg.msg_type, self.agent_id)
             self.error(ErrorCode.INTERNAL, "internal error; it has been logged", msg.message_id)
