@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/tasks", api.tasks),
         Route("/api/tasks/{task_id}", api.task_detail),
         Route("/api/audit", api.audit_log),
+        Route("/api/agent/hub-key", api.hub_key),
         Route("/api/artifacts", artifacts.upload, methods=["POST"]),
         Route("/api/artifacts/{artifact_id}", artifacts.download),
         WebSocketRoute("/ws/chat", chat_endpoint),

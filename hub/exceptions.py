@@ -7,7 +7,8 @@ HubError                 a request the hub refuses; becomes an ERROR frame with 
 ├── UnknownAction        no such button (or not of this room)         UNKNOWN_ACTION
 ├── ActionExpired        the button has expired or was already used   ACTION_EXPIRED
 ├── AgentOffline         the agent that must run it is not connected  AGENT_OFFLINE
-└── NotUnderstood        the bot could not make a command of it       NOT_UNDERSTOOD
+├── NotUnderstood        the bot could not make a command of it       NOT_UNDERSTOOD
+└── BadFrame             a well-formed frame with a value the hub refuses  BAD_FRAME
 IllegalTransition        a task state change the state machine forbids (a bug, not input)
 """
 
@@ -50,6 +51,10 @@ class AgentOffline(HubError):
 
 class NotUnderstood(HubError):
     code = ErrorCode.NOT_UNDERSTOOD
+
+
+class BadFrame(HubError):
+    code = ErrorCode.BAD_FRAME
 
 
 class IllegalTransition(Exception):

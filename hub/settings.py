@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     rate_burst: float = Field(
         60.0, ge=1, description="the burst a socket may save up; over it `RATE_LIMITED`, then 4429"
     )
+    agent_rate_per_second: float = Field(
+        200.0, gt=0, description="frames an agent may send per second (progress, results, events)"
+    )
+    agent_rate_burst: float = Field(
+        2000.0,
+        ge=1,
+        description="the burst an agent may save up; over it `RATE_LIMITED`, then 4429",
+    )
     persist_messages: bool = Field(
         True, description="store room messages (`0` only to measure what persistence costs)"
     )

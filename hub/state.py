@@ -37,6 +37,8 @@ from hub.tasks.store import TaskLimits, TaskStore
 from hub.tasks.sweeper import Sweeper
 from hub.wire.agent_links import AgentLinks
 from hub.wire.agent_router import AgentRouter
+from hub.wire.credentials import CredentialWatch
+from hub.wire.peers import Peers
 
 log = logging.getLogger("guardia.hub")
 
@@ -59,6 +61,7 @@ class HubState:
             batch=settings.write_batch,
             persist=settings.persist_messages,
         )
+        self.peers = Peers()
         self.links = AgentLinks()
         self.backplane = (
             RedisBackplane(
@@ -87,14 +90,14 @@ class HubState:
         )
 
         # commands, and the buttons their owners register
+        self.rooms = RoomDirectory(self.sessions)
         self.buttons = ButtonStore(self.sessions, settings.button_ttl)
-        self.router = ButtonRouter(self.buttons, self.audit)
+        self.router = ButtonRouter(self.buttons, self.rooms, self.audit)
         self.approvals = ApprovalService(
             self.sessions, settings.approval_ttl, self.tasks, self.buttons, self.voice, self.audit
         )
         self.approvals.register_buttons(self.router)
         self.cmdb = CmdbSnapshot(self.sessions)
-        self.rooms = RoomDirectory(self.sessions)
         self.canceller = TaskCanceller(self.tasks, self.voice, self.audit)
         self.canceller.register_buttons(self.router)
         self.pipeline = CommandPipeline(
@@ -122,7 +125,8 @@ class HubState:
             tasks=self.tasks,
             agents=self.agents,
         )
-        self.sweeper = Sweeper([self.approvals.sweep, self.tasks.sweep])
+        self.credentials = CredentialWatch(self.sessions, self.peers)
+        self.sweeper = Sweeper([self.credentials.check, self.approvals.sweep, self.tasks.sweep])
 
     async def start(self) -> None:
         await upgrade(self.engine)

@@ -60,8 +60,12 @@ class Button(_Model):
 
 
 class ItsmMetadata(_Model):
-    itsm_ticket_id: str | None = None
-    asset_code: str | None = None
+    itsm_ticket_id: (
+        Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:#-]*$")] | None
+    ) = None
+    asset_code: (
+        Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")] | None
+    ) = None
     severity: Severity = "LOW"
 
 
@@ -75,6 +79,16 @@ class TaskResult(_Model):
     summary: str = ""
     output_tail: str = ""
     duration_ms: Annotated[int, Field(ge=0)] = 0
+
+
+class ArtifactInfo(_Model):
+    """The exact file a deploy installs, shown to whoever approves it."""
+
+    artifact_id: Id
+    filename: Annotated[str, Field(min_length=1, max_length=255)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    size: Annotated[int, Field(ge=0)]
+    uploaded_by: Id
 
 
 class TaskStep(_Model):
@@ -183,6 +197,7 @@ class CommandPlan(Message):
     task_id: Id
     plan: dict[str, Any]
     requires_approval: bool
+    artifacts: list[ArtifactInfo] = Field(default_factory=list)
 
 
 class ApprovalRequest(Message):
@@ -191,6 +206,7 @@ class ApprovalRequest(Message):
     requested_by: Id
     plan: dict[str, Any]
     expires_at: str
+    artifacts: list[ArtifactInfo] = Field(default_factory=list)
 
 
 class TaskUpdate(Message):

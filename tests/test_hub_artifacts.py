@@ -10,9 +10,23 @@ import httpx
 import pytest
 from harness import Database, HubProcess
 
+CMDB = """\
+institutions:
+  - code: ORG
+    name: Org
+    systems:
+      - code: APP
+        name: App
+        nodes:
+          - {asset_code: ORG-WAS-01, host: 127.0.0.1, layer: WAS, env: prod, agent: org-agent, services: [app]}
+agents:
+  - {id: org-agent, institution: ORG}
+"""
+
 
 @pytest.fixture
 async def small_hub(sqlite_db: Database, tmp_path: Path) -> HubProcess:
+    await sqlite_db.import_cmdb(CMDB)
     hub = HubProcess(sqlite_db, tmp_path, GUARDIA_MAX_ARTIFACT_BYTES=str(1024 * 1024))
     await hub.start()
     yield hub  # type: ignore[misc]
@@ -30,7 +44,7 @@ async def test_upload_stores_the_file_with_its_sha256(small_hub: HubProcess) -> 
     async with httpx.AsyncClient() as http:
         response = await http.post(
             small_hub.http + "/api/artifacts",
-            params={"filename": "budget-2.3.1.war"},
+            params={"filename": "budget-2.3.1.war", "system": "APP"},
             content=body,
             headers={"Authorization": f"Bearer {token}"},
         )
@@ -39,6 +53,7 @@ async def test_upload_stores_the_file_with_its_sha256(small_hub: HubProcess) -> 
     assert answer["filename"] == "budget-2.3.1.war"
     assert answer["size"] == len(body)
     assert answer["sha256"] == hashlib.sha256(body).hexdigest()
+    assert (answer["system"], answer["uploaded_by"]) == ("APP", "alice")
     stored = small_hub.data_dir / "artifacts" / answer["artifact_id"]
     assert stored.read_bytes() == body
 
@@ -49,7 +64,7 @@ async def test_bad_file_names_are_refused(small_hub: HubProcess, name: str) -> N
     async with httpx.AsyncClient() as http:
         response = await http.post(
             small_hub.http + "/api/artifacts",
-            params={"filename": name},
+            params={"filename": name, "system": "APP"},
             content=b"data",
             headers={"Authorization": f"Bearer {token}"},
         )
@@ -68,7 +83,7 @@ async def test_oversize_upload_is_refused_and_leaves_nothing(small_hub: HubProce
     async with httpx.AsyncClient() as http:
         response = await http.post(
             small_hub.http + "/api/artifacts",
-            params={"filename": "big.war"},
+            params={"filename": "big.war", "system": "APP"},
             content=stream(),  # type: ignore[arg-type]
             headers={"Authorization": f"Bearer {token}"},
         )
@@ -81,11 +96,13 @@ async def test_viewers_and_strangers_cannot_upload(small_hub: HubProcess) -> Non
     viewer = await small_hub.db.add_user("vic", "viewer")
     async with httpx.AsyncClient() as http:
         as_viewer = await http.post(
-            small_hub.http + "/api/artifacts?filename=a.war",
+            small_hub.http + "/api/artifacts?filename=a.war&system=APP",
             content=b"x",
             headers={"Authorization": f"Bearer {viewer}"},
         )
-        anonymous = await http.post(small_hub.http + "/api/artifacts?filename=a.war", content=b"x")
+        anonymous = await http.post(
+            small_hub.http + "/api/artifacts?filename=a.war&system=APP", content=b"x"
+        )
     assert as_viewer.status_code == 403
     assert anonymous.status_code == 401
 
@@ -94,7 +111,7 @@ async def test_download_needs_a_task_scoped_token(small_hub: HubProcess) -> None
     token = await small_hub.db.add_user("alice", "operator")
     async with httpx.AsyncClient() as http:
         up = await http.post(
-            small_hub.http + "/api/artifacts?filename=a.war",
+            small_hub.http + "/api/artifacts?filename=a.war&system=APP",
             content=b"payload",
             headers={"Authorization": f"Bearer {token}"},
         )

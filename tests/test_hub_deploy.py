@@ -26,7 +26,7 @@ def deploy_config(lab_dir: Path, hub_pub: Path, deploy: Path) -> str:
 async def upload(http: httpx.AsyncClient, base: str, token: str, name: str, body: bytes) -> None:
     response = await http.post(
         f"{base}/api/artifacts",
-        params={"filename": name},
+        params={"filename": name, "system": "LABSTG"},
         content=body,
         headers={"Authorization": f"Bearer {token}"},
     )
@@ -48,6 +48,10 @@ async def test_deploy_and_rollback_from_chat(sqlite_db: Database, tmp_path: Path
             await oscar.join("lab")
             plan = await command(oscar, "실험검증계 WAS에 app.war 배포해줘")
             assert plan["plan"]["deploy_artifacts"] == ["app.war"]  # type: ignore[index]
+            (shown,) = plan["artifacts"]  # type: ignore[misc]
+            assert shown["sha256"] == hashlib.sha256(body).hexdigest()
+            assert (shown["size"], shown["uploaded_by"]) == (len(body), "oscar")
+            assert hashlib.sha256(body).hexdigest() in str(plan["content"])
             done = await oscar.expect("TASK_FINISHED", task_id=plan["task_id"], timeout=60)
             assert done["status"] == "SUCCEEDED", done
             progress = [f for f in oscar.seen if f["msg_type"] == "TASK_UPDATE"]

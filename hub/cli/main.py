@@ -12,6 +12,7 @@ from cmdb import accounts
 from cmdb.database import create_engine, one_session, upgrade
 from cmdb.exceptions import CmdbError
 from hub.cli import parse as cli_parse
+from hub.cli import principals
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -35,8 +36,13 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    when = principals.expires_at(args.expires)
     token = asyncio.run(
-        _with_session(lambda s: accounts.add_user(s, args.name, args.role or [], bot=args.bot))
+        _with_session(
+            lambda s: accounts.add_user(
+                s, args.name, args.role or [], bot=args.bot, expires_at=when
+            )
+        )
     )
     print(f"user {args.name} created; token (shown once, keep it safe):")
     print(token)
@@ -44,7 +50,10 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_agent_add(args: argparse.Namespace) -> int:
-    token = asyncio.run(_with_session(lambda s: accounts.add_agent(s, args.agent_id)))
+    when = principals.expires_at(args.expires)
+    token = asyncio.run(
+        _with_session(lambda s: accounts.add_agent(s, args.agent_id, expires_at=when))
+    )
     print(f"agent {args.agent_id} registered; token (shown once, keep it safe):")
     print(token)
     return 0
@@ -111,12 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", action="append", metavar="ROLE[:SCOPE]", help="viewer|operator|approver|admin"
     )
     user_add.add_argument("--bot", action="store_true", help="an integration, not a person")
+    user_add.add_argument("--expires", metavar="LIFETIME|DATE", help="e.g. 30d or 2027-01-31")
     user_add.set_defaults(func=cmd_user_add)
 
     agent = sub.add_parser("agent", help="agents").add_subparsers(dest="agent", required=True)
     agent_add = agent.add_parser("add", help="register an agent; prints its token once")
     agent_add.add_argument("agent_id")
+    agent_add.add_argument("--expires", metavar="LIFETIME|DATE", help="e.g. 365d")
     agent_add.set_defaults(func=cmd_agent_add)
+    principals.register(user, agent)
 
     room = sub.add_parser("room", help="rooms").add_subparsers(dest="room", required=True)
     room_add = room.add_parser("add", help="create a room")
@@ -156,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         code = args.func(args)
-    except CmdbError as exc:
+    except (CmdbError, argparse.ArgumentTypeError) as exc:
         print(f"guardia: {exc}", file=sys.stderr)
         code = 1
     except KeyboardInterrupt:

@@ -21,14 +21,15 @@ from hub.audit.log import AuditLog
 from hub.commands.authorization import require_approver
 from hub.commands.button_router import ButtonRouter
 from hub.commands.buttons import ButtonStore
+from hub.commands.plan_text import artifact_lines
 from hub.exceptions import ActionExpired, IllegalTransition
 from hub.i18n import pick
 from hub.parser import Plan
 from hub.rooms.voice import BOT_NAME, BotVoice
 from hub.tasks.service import TaskService
 from hub.tasks.states import TaskState
-from hub.tasks.store import iso
-from protocol import ApprovalRequest, TaskUpdate
+from hub.tasks.store import iso, scope_text, task_scope
+from protocol import ApprovalRequest, ArtifactInfo, TaskUpdate
 
 
 class ApprovalService:
@@ -52,7 +53,14 @@ class ApprovalService:
         router.register("APPROVE", self.on_decision)
         router.register("REJECT", self.on_decision)
 
-    async def request(self, task: Task, requester: Identity, plan: Plan, lang: str) -> None:
+    async def request(
+        self,
+        task: Task,
+        requester: Identity,
+        plan: Plan,
+        lang: str,
+        artifacts: list[ArtifactInfo] | None = None,
+    ) -> None:
         ttl = self._ttl
         expires = utcnow() + timedelta(seconds=ttl)
         await self._tasks.store.transition(
@@ -69,7 +77,11 @@ class ApprovalService:
             )
             await session.commit()
         await self._audit.append(
-            requester.name, "approval_requested", {"expires_at": iso(expires)}, task.id
+            requester.name,
+            "approval_requested",
+            {"expires_at": iso(expires)},
+            task.id,
+            scope_text(plan.institution, plan.system_name),
         )
         assert task.room_id is not None
         buttons = [
@@ -97,6 +109,7 @@ class ApprovalService:
                 requested_by=requester.name,
                 plan=plan.model_dump(mode="json"),
                 expires_at=iso(expires),
+                artifacts=artifacts or [],
                 is_widget=True,
                 interactive_actions=buttons,
                 content=pick(
@@ -105,7 +118,8 @@ class ApprovalService:
                     f"({round(ttl / 60)}분 안에).",
                     f"{requester.name} requests production change {task.id}: an approver must "
                     f"decide within {round(ttl / 60)} min.",
-                ),
+                )
+                + artifact_lines(artifacts or [], lang),
             )
         )
 
@@ -175,7 +189,7 @@ class ApprovalService:
                 )
             ) from None
         await self._audit.append(
-            identity.name, verb, {"requested_by": approval.requested_by}, task_id
+            identity.name, verb, {"requested_by": approval.requested_by}, task_id, approval.scope
         )
         if approve:
             said = pick(
@@ -195,7 +209,9 @@ class ApprovalService:
                     message=f"approved by {identity.name}",
                 )
             )
-            await self._audit.append(identity.name, "dispatch", {"agent": task.agent_id}, task_id)
+            await self._audit.append(
+                identity.name, "dispatch", {"agent": task.agent_id}, task_id, approval.scope
+            )
             await self._tasks.dispatch(task)
         else:
             await self._tasks.finish_here(
@@ -259,7 +275,7 @@ class ApprovalService:
                     .values(decision="CLOSED", decided_at=now),
                 )
             return
-        await self._audit.append(BOT_NAME, "approval_expired", {}, task_id)
+        await self._audit.append(BOT_NAME, "approval_expired", {}, task_id, task_scope(task))
         await self._tasks.finish_here(
             task,
             None,

@@ -35,6 +35,15 @@ def require_command(
         return roles
     where = _scope_text(institution, system)
     if not roles:
+        if not _knows(identity, institution):
+            # say nothing of where the target belongs to someone with no role there at all
+            raise Forbidden(
+                pick(
+                    lang,
+                    f"{identity.name}님은 그 시스템에 대한 권한이 없습니다.",
+                    f"{identity.name} has no role for that system.",
+                )
+            )
         raise Forbidden(
             pick(
                 lang,
@@ -51,6 +60,11 @@ def require_command(
     )
 
 
+def _knows(identity: Identity, institution: str | None) -> bool:
+    """Whether the user has any role in the institution (and so may hear its codes)."""
+    return any(g.institution in (None, institution) for g in identity.grants)
+
+
 def require_approver(
     identity: Identity, requester: str, institution: str | None, system: str | None, lang: str
 ) -> None:
@@ -65,7 +79,7 @@ def require_approver(
         )
     roles = roles_in_scope(identity, institution, system)
     if not roles & {"approver", "admin"}:
-        where = _scope_text(institution, system)
+        where = _scope_text(institution, system) if _knows(identity, institution) else "-"
         raise Forbidden(
             pick(
                 lang,

@@ -13,13 +13,15 @@ from cmdb.tables import ButtonRecord
 from hub.audit.log import AuditLog
 from hub.commands.buttons import ButtonStore
 from hub.exceptions import Forbidden, UnknownAction
+from hub.rooms.directory import RoomDirectory
 
 ButtonHandler = Callable[[Identity, ButtonRecord, str], Awaitable[None]]
 
 
 class ButtonRouter:
-    def __init__(self, buttons: ButtonStore, audit: AuditLog) -> None:
+    def __init__(self, buttons: ButtonStore, rooms: RoomDirectory, audit: AuditLog) -> None:
         self._buttons = buttons
+        self._rooms = rooms
         self._audit = audit
         self._handlers: dict[str, ButtonHandler] = {}
 
@@ -37,10 +39,12 @@ class ButtonRouter:
         try:
             await handler(identity, record, lang)
         except Forbidden as exc:
+            room = await self._rooms.get(room_id)
             await self._audit.append(
                 identity.name,
                 "refused",
-                {"button": record.command_code, "reason": exc.message},
+                {"button": record.command_code, "reason": exc.message, "room": room_id},
                 record.task_id,
+                None if room is None else room.scope,
             )
             raise

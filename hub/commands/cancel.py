@@ -17,6 +17,7 @@ from hub.i18n import pick
 from hub.rooms.voice import BotVoice
 from hub.tasks.service import TaskService
 from hub.tasks.states import TaskState, is_final
+from hub.tasks.store import task_scope
 
 
 def may_cancel(identity: Identity, task: Task) -> bool:
@@ -60,7 +61,9 @@ class TaskCanceller:
                 ),
             )
             return
-        await self._audit.append(identity.name, "cancel", {"status": task.status}, task_id)
+        await self._audit.append(
+            identity.name, "cancel", {"status": task.status}, task_id, task_scope(task)
+        )
         if task.status in (TaskState.DISPATCHED, TaskState.RUNNING):
             await self._tasks.cancel_on_agent(task)
             await self._voice.say(

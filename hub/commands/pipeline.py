@@ -33,6 +33,7 @@ from hub.rooms.voice import BOT_NAME, BotVoice
 from hub.tasks.service import TaskService
 from hub.tasks.states import TaskState
 from hub.tasks.steps import StepPlanner
+from hub.tasks.store import scope_text
 from protocol import CommandPlan
 
 log = logging.getLogger("guardia.hub.pipeline")
@@ -113,7 +114,12 @@ class CommandPipeline:
             plan = await self.parse(text, index)
         except CommandTooLong as exc:
             raise NotUnderstood(str(exc)) from None
-        await self._audit(identity.name, "parse", {"text": text, "plan": plan.model_dump()})
+        await self._audit(
+            identity.name,
+            "parse",
+            {"text": text, "plan": plan.model_dump()},
+            scope=scope_text(plan.institution, plan.system_name) or room.scope,
+        )
         in_room = systems_in_room(index, room)
         if plan.intent_type == "UNKNOWN":
             await self._voice.say(
@@ -126,16 +132,20 @@ class CommandPipeline:
                 + examples(in_room, lang),
             )
             return
-        if UNKNOWN in (plan.institution, plan.system_name) and not plan.needs_clarification:
-            await self._voice.say(
-                room_id,
-                pick(
-                    lang,
-                    "CMDB에 없는 기관이나 시스템입니다. 이 방의 시스템: ",
-                    "That institution or system is not in the CMDB. Systems of this room: ",
-                )
-                + (", ".join(f"{s.name} ({s.code})" for s in in_room) or "-"),
+        if UNKNOWN in (plan.institution, plan.system_name):
+            # the parser's own question may list any system of the CMDB: ask only about
+            # the systems of this room, which its members may hear about
+            question = pick(
+                lang,
+                "어느 시스템인지 알 수 없습니다. 이 방의 시스템 중에서 골라 주세요.",
+                "I could not tell which system you mean. Choose one of this room's systems.",
             )
+            if not in_room:
+                question = pick(
+                    lang, "이 방에는 등록된 시스템이 없습니다.", "This room has no systems."
+                )
+            plan = plan.model_copy(update={"question": question, "system_name": UNKNOWN})
+            await self.ask_back(identity, room_id, text, plan, index, lang, in_room)
             return
         if plan.needs_clarification:
             await self.ask_back(identity, room_id, text, plan, index, lang, in_room)
@@ -218,11 +228,14 @@ class CommandPipeline:
             require_command(identity, plan.institution, plan.system_name, lang)
         except Forbidden as exc:
             await self._audit(
-                identity.name, "refused", {"reason": exc.message, "plan": plan.model_dump()}
+                identity.name,
+                "refused",
+                {"reason": exc.message, "plan": plan.model_dump(), "room": room.id},
+                scope=scope_text(plan.institution, plan.system_name) or room.scope,
             )
             raise
-        groups = await self._planner.steps_by_agent(plan, index, lang)
-        for agent_id, (task_id, steps) in groups.items():
+        planned = await self._planner.plan(plan, index, lang)
+        for agent_id, (task_id, steps) in planned.by_agent.items():
             task = await self._tasks.store.create(
                 task_id=task_id,
                 room_id=room_id,
@@ -250,16 +263,23 @@ class CommandPipeline:
                     task_id=task.id,
                     plan=plan.model_dump(mode="json"),
                     requires_approval=plan.requires_approval,
-                    content=describe_plan(plan, index, lang, task.id),
+                    artifacts=planned.artifacts,
+                    content=describe_plan(plan, index, lang, task.id, planned.artifacts),
                     is_widget=True,
                     interactive_actions=[cancel],
                 )
             )
             try:
                 if plan.requires_approval:
-                    await self._approvals.request(task, identity, plan, lang)
+                    await self._approvals.request(task, identity, plan, lang, planned.artifacts)
                 else:
-                    await self._audit(identity.name, "dispatch", {"agent": agent_id}, task.id)
+                    await self._audit(
+                        identity.name,
+                        "dispatch",
+                        {"agent": agent_id},
+                        task.id,
+                        scope_text(plan.institution, plan.system_name),
+                    )
                     await self._tasks.dispatch(task)
             except Exception:
                 # the room has seen the plan: never leave it waiting on a task that cannot go
@@ -273,6 +293,11 @@ class CommandPipeline:
                 raise
 
     async def _audit(
-        self, actor: str, kind: str, detail: dict[str, Any], task_id: str | None = None
+        self,
+        actor: str,
+        kind: str,
+        detail: dict[str, Any],
+        task_id: str | None = None,
+        scope: str | None = None,
     ) -> None:
-        await self._audit_log.append(actor, kind, detail, task_id)
+        await self._audit_log.append(actor, kind, detail, task_id, scope)

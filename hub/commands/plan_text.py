@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from cmdb.index import CmdbIndex, SystemEntry
 from hub.i18n import pick
 from hub.parser import Plan
+from protocol import ArtifactInfo
 
 _INTENT_KO = {
     "RESTART": "재기동",
@@ -28,18 +29,38 @@ _INTENT_EN = {
 }
 
 
-def describe_plan(plan: Plan, index: CmdbIndex, lang: str, task_id: str) -> str:
+def artifact_lines(artifacts: Sequence[ArtifactInfo], lang: str) -> str:
+    """The exact files a deploy installs: name, size, sha256 and who uploaded them."""
+    return "".join(
+        pick(
+            lang,
+            f"\n파일: {a.filename} ({a.size:,} bytes, sha256 {a.sha256}, 업로드 {a.uploaded_by})",
+            f"\nFile: {a.filename} ({a.size:,} bytes, sha256 {a.sha256}, uploaded by "
+            f"{a.uploaded_by})",
+        )
+        for a in artifacts
+    )
+
+
+def describe_plan(
+    plan: Plan,
+    index: CmdbIndex,
+    lang: str,
+    task_id: str,
+    artifacts: Sequence[ArtifactInfo] = (),
+) -> str:
     system = index.system(plan.system_name)
     name = f"{system.name} ({plan.system_name})" if system else plan.system_name
     layer = f" {plan.infrastructure_layer}" if plan.infrastructure_layer else ""
+    if plan.intent_type == "DB_LOCK_CHECK" and plan.infrastructure_layer == "DB":
+        layer = ""  # not "DB DB 락 조회"
     nodes = ", ".join(plan.target_nodes)
     steps = " → ".join(plan.action_sequence)
-    files = ", ".join(plan.deploy_artifacts)
+    files = artifact_lines(artifacts, lang)
     if lang == "ko":
         text = f"[{task_id}] {name}{layer} {_INTENT_KO.get(plan.intent_type, plan.intent_type)}"
         text += f"\n대상 {len(plan.target_nodes)}대: {nodes}\n단계: {steps}"
-        if files:
-            text += f"\n파일: {files}"
+        text += files
         text += (
             "\n운영(prod) 변경이라 다른 승인자의 승인이 필요합니다."
             if plan.requires_approval
@@ -48,8 +69,7 @@ def describe_plan(plan: Plan, index: CmdbIndex, lang: str, task_id: str) -> str:
         return text
     text = f"[{task_id}] {_INTENT_EN.get(plan.intent_type, plan.intent_type)} of {name}{layer}"
     text += f"\nTargets ({len(plan.target_nodes)}): {nodes}\nSteps: {steps}"
-    if files:
-        text += f"\nFiles: {files}"
+    text += files
     text += (
         "\nA production change: another approver must approve it."
         if plan.requires_approval

@@ -18,7 +18,7 @@ from hub.exceptions import Forbidden, IllegalTransition
 from hub.i18n import pick
 from hub.rooms.voice import BOT_NAME, BotVoice
 from hub.tasks.states import TaskState, check_agent_move, is_final
-from hub.tasks.store import OUT, WAITING, TaskStore, iso
+from hub.tasks.store import OUT, WAITING, TaskStore, iso, task_scope
 from hub.wire.agent_router import AgentRouter
 from protocol import (
     Ack,
@@ -170,6 +170,7 @@ class TaskService:
                     ],
                 },
                 task.id,
+                task_scope(task),
             )
             await self._post_finished(task, self._summary(task, msg), msg.results)
         # stored (now or before): the agent may forget it
@@ -234,7 +235,9 @@ class TaskService:
         """End a task on the hub's side (no agent result) and tell its room why."""
         if new is not None:
             task = await self.store.transition(task.id, new, why)
-        await self._audit.append(BOT_NAME, "ended", {"status": task.status, "why": why}, task.id)
+        await self._audit.append(
+            BOT_NAME, "ended", {"status": task.status, "why": why}, task.id, task_scope(task)
+        )
         self._last_update.pop(task.id, None)
         await self._post_finished(task, f"{task.id} {task.status}: {why}", [])
 

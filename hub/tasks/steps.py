@@ -7,6 +7,7 @@ uploaded artifact, the file a rollback restores), never from the sentence itself
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -22,7 +23,7 @@ from hub.parser import Plan
 from hub.tasks.artifact_tokens import fetch_token
 from hub.tasks.states import TaskState
 from hub.tasks.store import new_task_id
-from protocol import TaskStep
+from protocol import ArtifactInfo, TaskStep
 
 SERVICE_ACTIONS = frozenset(
     {
@@ -38,6 +39,14 @@ SERVICE_ACTIONS = frozenset(
 TAIL_LINES = 100
 
 
+@dataclass(frozen=True)
+class StepPlan:
+    """One task per agent (its id and its steps), and the exact files a deploy installs."""
+
+    by_agent: dict[str, tuple[str, list[TaskStep]]]
+    artifacts: list[ArtifactInfo]
+
+
 class StepPlanner:
     """Turns an understood plan into the steps each agent runs."""
 
@@ -47,78 +56,76 @@ class StepPlanner:
         self._sessions = sessions
         self._signing_key = signing_key
 
-    async def steps_by_agent(
-        self, plan: Plan, index: CmdbIndex, lang: str
-    ) -> dict[str, tuple[str, list[TaskStep]]]:
-        """One task per agent: its id, and a step per node and action."""
-        return await _steps_by_agent(self._sessions, self._signing_key, plan, index, lang)
-
-
-async def _steps_by_agent(
-    sessions: async_sessionmaker[AsyncSession],
-    signing_key: Ed25519PrivateKey,
-    plan: Plan,
-    index: CmdbIndex,
-    lang: str,
-) -> dict[str, tuple[str, list[TaskStep]]]:
-    groups: dict[str, tuple[str, list[TaskStep]]] = {}
-    artifacts = await _artifacts(sessions, plan, lang)
-    by_agent: dict[str, list[TaskStep]] = defaultdict(list)
-    ids: dict[str, str] = {}
-    for asset in plan.target_nodes:
-        node = index.node(asset)
-        if node is None:  # grounding never lets this happen; refuse rather than guess
-            raise NotUnderstood(f"unknown node {asset}")
-        task_id = ids.setdefault(node.agent, new_task_id())
-        for action in plan.action_sequence:
-            params: dict[str, Any] = {}
-            if action in SERVICE_ACTIONS:
-                if not node.services:
-                    raise NotUnderstood(
-                        pick(
-                            lang,
-                            f"{asset}에 등록된 서비스가 없어 {action}을(를) 할 수 없습니다.",
-                            f"{asset} has no service in the CMDB, so {action} cannot run.",
+    async def plan(self, plan: Plan, index: CmdbIndex, lang: str) -> StepPlan:
+        artifacts = await _artifacts(self._sessions, plan, lang)
+        by_agent: dict[str, list[TaskStep]] = defaultdict(list)
+        ids: dict[str, str] = {}
+        for asset in plan.target_nodes:
+            node = index.node(asset)
+            if node is None:  # grounding never lets this happen; refuse rather than guess
+                raise NotUnderstood(f"unknown node {asset}")
+            task_id = ids.setdefault(node.agent, new_task_id())
+            for action in plan.action_sequence:
+                params: dict[str, Any] = {}
+                if action in SERVICE_ACTIONS:
+                    if not node.services:
+                        raise NotUnderstood(
+                            pick(
+                                lang,
+                                f"{asset}에 등록된 서비스가 없어 {action}을(를) 할 수 없습니다.",
+                                f"{asset} has no service in the CMDB, so {action} cannot run.",
+                            )
                         )
-                    )
-                params["service"] = node.services[0]
-            if action == "TAIL_LOG":
-                params["lines"] = TAIL_LINES
-            if action == "DEPLOY_ARTIFACT":
-                for art in artifacts:
-                    by_agent[node.agent].append(
-                        TaskStep(
-                            action=action,
-                            node=asset,
-                            params={
-                                **params,
-                                "artifact_id": art.id,
-                                "filename": art.filename,
-                                "sha256": art.sha256,
-                                "size": art.size,
-                                "fetch_token": fetch_token(signing_key, task_id, art.id),
-                            },
+                    params["service"] = node.services[0]
+                if action == "TAIL_LOG":
+                    params["lines"] = TAIL_LINES
+                if action == "DEPLOY_ARTIFACT":
+                    for art in artifacts:
+                        token = fetch_token(self._signing_key, task_id, art.id)
+                        by_agent[node.agent].append(
+                            TaskStep(
+                                action=action,
+                                node=asset,
+                                params={
+                                    **params,
+                                    "artifact_id": art.id,
+                                    "filename": art.filename,
+                                    "sha256": art.sha256,
+                                    "size": art.size,
+                                    "fetch_token": token,
+                                },
+                            )
                         )
-                    )
-                continue
-            if action == "ROLLBACK_DEPLOY":
-                params["filename"] = await _last_deployed(sessions, asset, lang)
-            by_agent[node.agent].append(TaskStep(action=action, node=asset, params=params))
-    for agent_id, steps in by_agent.items():
-        groups[agent_id] = (ids[agent_id], steps)
-    return groups
+                    continue
+                if action == "ROLLBACK_DEPLOY":
+                    params["filename"] = await _last_deployed(self._sessions, asset, lang)
+                by_agent[node.agent].append(TaskStep(action=action, node=asset, params=params))
+        return StepPlan(
+            {agent_id: (ids[agent_id], steps) for agent_id, steps in by_agent.items()},
+            [
+                ArtifactInfo(
+                    artifact_id=a.id,
+                    filename=a.filename,
+                    sha256=a.sha256,
+                    size=a.size,
+                    uploaded_by=a.uploaded_by,
+                )
+                for a in artifacts
+            ],
+        )
 
 
 async def _artifacts(
     sessions: async_sessionmaker[AsyncSession], plan: Plan, lang: str
 ) -> list[Artifact]:
+    """The newest upload of each named file for the plan's system, and no one else's."""
     found = []
     for name in plan.deploy_artifacts:
         async with sessions() as session:
             artifact = (
                 await session.exec(
                     select(Artifact)
-                    .where(Artifact.filename == name)
+                    .where(Artifact.filename == name, Artifact.system_code == plan.system_name)
                     .order_by(col(Artifact.created_at).desc())
                     .limit(1)
                 )
@@ -127,8 +134,10 @@ async def _artifacts(
             raise NotUnderstood(
                 pick(
                     lang,
-                    f"{name} 파일이 업로드되지 않았습니다. 먼저 업로드해 주세요.",
-                    f"{name} has not been uploaded. Upload it first.",
+                    f"{plan.system_name}용으로 업로드된 {name} 파일이 없습니다. 이 시스템의 방에서 "
+                    "먼저 업로드해 주세요.",
+                    f"{name} has not been uploaded for {plan.system_name}. Upload it in this "
+                    "system's room first.",
                 )
             )
         found.append(artifact)

@@ -29,6 +29,21 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def scope_text(institution: str | None, system: str | None) -> str | None:
+    """ "INST/SYS", "INST" or None, leaving out what is UNKNOWN."""
+    if not institution or institution == "UNKNOWN":
+        return None
+    if not system or system == "UNKNOWN":
+        return institution
+    return f"{institution}/{system}"
+
+
+def task_scope(task: Task) -> str | None:
+    """The scope a task's audit entries and views belong to: its plan's system."""
+    plan = task.plan or {}
+    return scope_text(plan.get("institution"), plan.get("system_name"))
+
+
 def new_task_id() -> str:
     return "T" + uuid.uuid4().hex[:12].upper()
 

@@ -39,6 +39,10 @@ class AgentSession:
         self.state = state
         self.link = link
         self.agent_id = link.agent_id
+        settings = state.settings
+        self.bucket = state.peers.budget(
+            link.conn, settings.agent_rate_per_second, settings.agent_rate_burst
+        )
         self._handlers: dict[str, Handler] = {
             "AGENT_HELLO": self.on_hello,
             "TASK_ACCEPTED": self.on_accepted,
@@ -53,6 +57,13 @@ class AgentSession:
         self.link.conn.send(encode(Error(code=code, message=message, ref=ref)))
 
     async def on_frame(self, text: str) -> None:
+        if not self.bucket.take():
+            if self.bucket.abusive:
+                log.warning("agent %s keeps sending over its rate: closing", self.agent_id)
+                self.link.conn.close(CloseCode.RATE_LIMITED, "rate limit exceeded")
+            else:
+                self.error(ErrorCode.RATE_LIMITED, "too many frames; this one was dropped", None)
+            return
         try:
             msg = decode(text, AGENT_CLIENT_TYPES, max_bytes=self.state.settings.max_frame_bytes)
         except ProtocolError as exc:
@@ -126,9 +137,11 @@ async def agent_endpoint(websocket: WebSocket) -> None:
         return
     agent_id = conn.identity.name
     session = AgentSession(state, state.links.attach(agent_id, conn))
+    state.peers.add(conn)
     try:
         await conn.run(session.on_frame, session.on_binary)
     finally:
+        state.peers.remove(conn)
         if state.links.detach(agent_id, conn):
             await state.agents.detached(agent_id)
             log.info("agent %s offline", agent_id)

@@ -9,12 +9,14 @@ from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cmdb.accounts import Identity, may_join
+from cmdb.accounts import Identity, identify, may_join
+from cmdb.grants import Grant
 from cmdb.message_log import MAX_PAGE, replay
 from cmdb.tables import AuditEvent, Room, Task, TaskEvent
 from hub.commands.authorization import roles_in_scope
 from hub.state import SERVER_VERSION
 from hub.web.http import OrjsonResponse, current_user, hub_state, int_param, problem
+from protocol.signing import public_key_to_pem
 
 
 async def health(request: Request) -> Response:
@@ -71,6 +73,23 @@ async def room_messages(request: Request) -> Response:
     return Response("[" + ",".join(frames) + "]", media_type="application/json")
 
 
+#: step parameters a reader may see; anything else (fetch tokens, future secrets) stays in
+#: the hub: a parameter is hidden unless it is named here
+PUBLIC_STEP_PARAMS = frozenset({"service", "lines", "filename", "sha256", "size", "artifact_id"})
+
+
+def public_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            **step,
+            "params": {
+                k: v for k, v in (step.get("params") or {}).items() if k in PUBLIC_STEP_PARAMS
+            },
+        }
+        for step in steps
+    ]
+
+
 def task_json(task: Task, events: list[TaskEvent] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "task_id": task.id,
@@ -79,7 +98,7 @@ def task_json(task: Task, events: list[TaskEvent] | None = None) -> dict[str, An
         "agent_id": task.agent_id,
         "status": task.status,
         "plan": task.plan,
-        "steps": task.steps,
+        "steps": public_steps(task.steps),
         "approved_by": task.approved_by,
         "results": task.results,
         "created_at": task.created_at.isoformat(),
@@ -123,7 +142,8 @@ async def audit_log(request: Request) -> Response:
     identity = await current_user(request)
     if identity is None:
         return problem(401, "UNAUTHENTICATED", "a user bearer token is required")
-    if not any(g.role == "admin" for g in identity.grants):
+    admin_grants = [g for g in identity.grants if g.role == "admin"]
+    if not admin_grants:
         return problem(403, "FORBIDDEN", "the audit log is for admins")
     try:
         after = int_param(request, "after", 0, 0, 2**62)
@@ -131,12 +151,11 @@ async def audit_log(request: Request) -> Response:
     except ValueError as exc:
         return problem(400, "BAD_FRAME", str(exc))
     async with hub_state(request).sessions() as session:
-        rows = await session.exec(
-            select(AuditEvent)
-            .where(AuditEvent.seq > after)
-            .order_by(col(AuditEvent.seq))
-            .limit(limit)
-        )
+        query = select(AuditEvent).where(AuditEvent.seq > after)
+        if not any(g.institution is None for g in admin_grants):
+            # a scoped admin reads the entries of their scopes only
+            query = query.where(sa.or_(*(_scope_filter(g) for g in admin_grants)))
+        rows = await session.exec(query.order_by(col(AuditEvent.seq)).limit(limit))
         entries = [
             {
                 "seq": e.seq,
@@ -144,6 +163,7 @@ async def audit_log(request: Request) -> Response:
                 "actor": e.actor,
                 "kind": e.kind,
                 "task_id": e.task_id,
+                "scope": e.scope,
                 "detail": e.detail,
                 "prev_hash": e.prev_hash,
                 "hash": e.hash,
@@ -151,6 +171,15 @@ async def audit_log(request: Request) -> Response:
             for e in rows
         ]
     return OrjsonResponse(entries)
+
+
+def _scope_filter(grant: Grant) -> sa.ColumnElement[bool]:
+    scope = col(AuditEvent.scope)
+    if grant.system is not None:
+        return scope == f"{grant.institution}/{grant.system}"
+    inst = str(grant.institution)
+    escaped = inst.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return sa.or_(scope == inst, scope.like(f"{escaped}/%", escape="\\"))
 
 
 async def task_detail(request: Request) -> Response:
@@ -168,3 +197,17 @@ async def task_detail(request: Request) -> Response:
             )
         )
     return OrjsonResponse(task_json(task, events))
+
+
+async def hub_key(request: Request) -> Response:
+    """For agent enrollment: the hub's task-signing public key, to an agent's own token."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return problem(401, "UNAUTHENTICATED", "an agent bearer token is required")
+    state = hub_state(request)
+    async with state.sessions() as session:
+        identity = await identify(session, token.strip())
+    if identity is None or identity.kind != "agent":
+        return problem(401, "UNAUTHENTICATED", "an agent bearer token is required")
+    pem = public_key_to_pem(state.signing_key.public_key())
+    return Response(pem, media_type="application/x-pem-file")

@@ -1,8 +1,11 @@
 """Artifacts: uploaded by operators for deploys, fetched by agents with task-scoped tokens.
 
-`POST /api/artifacts?filename=NAME` streams the body to disk under a size limit, hashing as
-it goes; nothing is recorded unless the whole body arrived. `GET /api/artifacts/{id}` serves
-the file to an agent whose token was made for a live task that deploys it.
+`POST /api/artifacts?filename=NAME&system=SYS` (or `&room_id=ROOM`, a room whose scope names
+one system) streams the body to disk under a size limit, hashing as it goes; nothing is
+recorded unless the whole body arrived. An artifact belongs to its system: only an operator
+(approver, admin) of that system may upload it, and only that system's deploys pick it.
+`GET /api/artifacts/{id}` serves the file to an agent whose token was made for a live task
+that deploys it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from pathlib import Path
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 
-from cmdb.tables import Artifact, Task
+from cmdb.grants import parse_scope
+from cmdb.tables import Artifact, System, Task
+from hub.commands.authorization import roles_in_scope
+from hub.state import HubState
 from hub.tasks.artifact_tokens import check_fetch_token
 from hub.tasks.states import TaskState
 from hub.web.http import OrjsonResponse, current_user, hub_state, problem
@@ -41,13 +47,19 @@ async def upload(request: Request) -> Response:
     identity = await current_user(request)
     if identity is None:
         return problem(401, "UNAUTHENTICATED", "a user bearer token is required")
-    if not any(g.role in ("operator", "approver", "admin") for g in identity.grants):
-        return problem(403, "FORBIDDEN", "uploading artifacts needs an operator or admin role")
     try:
         filename = check_filename(request.query_params.get("filename"))
     except ValueError as exc:
         return problem(400, "BAD_FRAME", str(exc))
     state = hub_state(request)
+    system = await _upload_system(state, request)
+    if isinstance(system, Response):
+        return system
+    roles = roles_in_scope(identity, system.institution_code, system.code)
+    if not roles & {"operator", "approver", "admin"}:
+        return problem(
+            403, "FORBIDDEN", "uploading an artifact needs an operator role for its system"
+        )
     limit = state.settings.max_artifact_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -80,14 +92,43 @@ async def upload(request: Request) -> Response:
         size=size,
         path=str(final),
         uploaded_by=identity.name,
+        system_code=system.code,
     )
     async with state.sessions() as session:
         session.add(artifact)
         await session.commit()
     return OrjsonResponse(
-        {"artifact_id": artifact_id, "filename": filename, "sha256": artifact.sha256, "size": size},
+        {
+            "artifact_id": artifact_id,
+            "filename": filename,
+            "sha256": artifact.sha256,
+            "size": size,
+            "system": system.code,
+            "uploaded_by": identity.name,
+        },
         status_code=201,
     )
+
+
+async def _upload_system(state: HubState, request: Request) -> System | Response:
+    """The system an upload is for: named, or the one system of the room it comes from."""
+    code = request.query_params.get("system")
+    if not code and (room_id := request.query_params.get("room_id")):
+        room = await state.rooms.get(room_id)
+        _, code = parse_scope(room.scope if room is not None else None)
+        if not code:
+            return problem(
+                400,
+                "BAD_FRAME",
+                f"room {room_id} is not the room of one system: name it with ?system=CODE",
+            )
+    if not code:
+        return problem(400, "BAD_FRAME", "system is required (?system=CODE or ?room_id=ROOM)")
+    async with state.sessions() as session:
+        system = await session.get(System, code)
+    if system is None:
+        return problem(400, "BAD_FRAME", f"no system {code!r} in the CMDB")
+    return system
 
 
 async def download(request: Request) -> Response:

@@ -13,12 +13,12 @@ from cmdb.accounts import Identity, may_join
 from cmdb.message_log import MAX_PAGE, replay
 from cmdb.tables import Room
 from hub.bot.replies import addressed_text
-from hub.exceptions import Forbidden, HubError, NotInRoom, UnknownRoom
+from hub.commands.room_scope import room_covers
+from hub.exceptions import BadFrame, Forbidden, HubError, NotInRoom, UnknownRoom
 from hub.i18n import lang_of, pick
 from hub.state import SERVER_VERSION, HubState
 from hub.wire.connection import Connection
 from hub.wire.handshake import open_connection
-from hub.wire.rate_limit import TokenBucket
 from protocol import (
     CHAT_CLIENT_TYPES,
     Action,
@@ -42,6 +42,8 @@ log = logging.getLogger("guardia.hub.chat")
 Handler = Callable[[Message], Awaitable[None]]
 #: a sender's messages that may wait to be stored at once (they share a commit)
 MAX_UNSTORED = 16
+#: what one page of replay (cmdb.message_log.MAX_PAGE frames) costs from the rate budget
+REPLAY_PAGE_COST = 10.0
 
 
 class ChatSession:
@@ -53,10 +55,11 @@ class ChatSession:
         self.identity: Identity = conn.identity
         self.lang = "en"
         self._unstored: deque[asyncio.Future[Message]] = deque()
-        # integrations (bot tokens) post in bulk; people do not
+        # integrations (bot tokens) post in bulk; people do not. One budget per principal:
+        # opening more sockets buys no more frames
         scale = 10.0 if self.identity.is_bot else 1.0
-        self.bucket = TokenBucket(
-            state.settings.rate_per_second * scale, state.settings.rate_burst * scale
+        self.bucket = state.peers.budget(
+            conn, state.settings.rate_per_second * scale, state.settings.rate_burst * scale
         )
         self._handlers: dict[str, Handler] = {
             "JOIN": self.on_join,
@@ -108,9 +111,12 @@ class ChatSession:
     async def on_ignore(self, msg: Message) -> None:
         return None
 
-    async def _room(self, room_id: str) -> Room:
-        async with self.state.sessions() as session:
-            room = await session.get(Room, room_id)
+    async def _room(self, room_id: str, *, fresh: bool = False) -> Room:
+        if fresh:  # the seq to start from must not be a moment old
+            async with self.state.sessions() as session:
+                room = await session.get(Room, room_id)
+        else:
+            room = await self.state.rooms.get(room_id)
         if room is None:
             raise UnknownRoom(
                 pick(self.lang, f"방 {room_id}이(가) 없습니다.", f"No room {room_id}.")
@@ -131,24 +137,42 @@ class ChatSession:
         conn = self.conn
         # live frames wait in `replaying` until the replay is out: none lost, none twice
         conn.replaying[room.id] = []
-        self.state.members.join(room.id, conn)
-        room = await self._room(room.id)
-        self.state.sequencer.start_at(room.id, room.last_seq)
-        conn.send(encode(Joined(room_id=room.id, last_seq=room.last_seq)))
-        cursor = room.last_seq if msg.after_seq is None else msg.after_seq
-        while msg.after_seq is not None:
-            async with self.state.sessions() as session:
-                frames = await replay(session, room.id, cursor)
-            for frame in frames:
-                conn.send(frame)
-            cursor += len(frames)
-            if len(frames) < MAX_PAGE or conn.closed:
-                break
-            await conn.drained()
-        pending = conn.replaying.pop(room.id, [])
+        cursor = 0
+        try:
+            self.state.members.join(room.id, conn)
+            room = await self._room(room.id, fresh=True)
+            self.state.sequencer.start_at(room.id, room.last_seq)
+            conn.send(encode(Joined(room_id=room.id, last_seq=room.last_seq)))
+            cursor = room.last_seq if msg.after_seq is None else min(msg.after_seq, room.last_seq)
+            if msg.after_seq is not None:
+                cursor = await self._replay(room.id, cursor)
+        finally:
+            pending = conn.replaying.pop(room.id, [])
         conn.cursors[room.id] = cursor
         for seq, frame in pending:
             conn.deliver(room.id, seq, frame)
+
+    async def _replay(self, room_id: str, cursor: int) -> int:
+        """Send the stored frames after `cursor`, page by page; returns the last seq sent.
+
+        Each page is paid for from the sender's rate budget and waits when it is spent, so
+        that a JOIN cannot be an amplifier (a few bytes in, the whole history out).
+        """
+        conn = self.conn
+        while not conn.closed:
+            delay = self.bucket.wait_for(REPLAY_PAGE_COST)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self.bucket.take(REPLAY_PAGE_COST)
+            async with self.state.sessions() as session:
+                frames = await replay(session, room_id, cursor)
+            for frame in frames:
+                conn.send(frame)
+            cursor += len(frames)
+            if len(frames) < MAX_PAGE:
+                break
+            await conn.drained()
+        return cursor
 
     async def on_leave(self, msg: Message) -> None:
         assert isinstance(msg, Leave)
@@ -168,6 +192,7 @@ class ChatSession:
         assert isinstance(msg, Chat)
         self._require_member(msg.room_id)
         self.lang = lang_of(msg.content)
+        await self._check_itsm(msg)
         stored = Chat(
             room_id=msg.room_id,
             content=msg.content,
@@ -181,6 +206,23 @@ class ChatSession:
         command = addressed_text(msg.content)
         if command is not None:
             self.state.bot.spawn(self._command_after(stored_future, command, msg))
+
+    async def _check_itsm(self, msg: Chat) -> None:
+        """Client ITSM metadata is stored for everyone: its asset must be real and in the room."""
+        asset = msg.itsm_metadata.asset_code if msg.itsm_metadata else None
+        if asset is None:
+            return
+        room = await self._room(msg.room_id)
+        index = await self.state.cmdb.index()
+        system = index.system_of(asset)
+        if system is None or not room_covers(room, system.institution_code, system.code):
+            raise BadFrame(
+                pick(
+                    self.lang,
+                    f"itsm_metadata.asset_code: 이 방의 자산이 아닙니다: {asset}",
+                    f"itsm_metadata.asset_code: {asset} is not an asset of this room",
+                )
+            )
 
     async def _pace(self, future: asyncio.Future[Message]) -> None:
         """Let a few messages be stored together, but make a sender that outruns the
@@ -230,7 +272,9 @@ async def chat_endpoint(websocket: WebSocket) -> None:
             )
         )
     )
+    state.peers.add(conn)
     try:
         await conn.run(session.on_frame, session.on_binary)
     finally:
+        state.peers.remove(conn)
         state.members.leave_all(conn)

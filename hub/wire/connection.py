@@ -71,6 +71,9 @@ class Connection:
         """A stored room frame: sent once, in seq order, whether live or replayed."""
         pending = self.replaying.get(room_id)
         if pending is not None:
+            if len(pending) >= self._limits.max_frames:  # held frames count like queued ones
+                self.drop("too many live frames waiting behind a replay")
+                return
             pending.append((seq, frame))
             return
         if seq <= self.cursors.get(room_id, 0):

@@ -24,17 +24,25 @@ class TokenBucket:
         self.tokens = self.burst
         self.stamp = self.clock()
 
-    def take(self) -> bool:
-        """One frame's worth; False when over the rate."""
+    def _refill(self) -> None:
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+
+    def take(self, cost: float = 1.0) -> bool:
+        """`cost` tokens (one frame's worth by default); False when over the rate."""
+        self._refill()
+        if self.tokens >= cost:
+            self.tokens -= cost
             self.refused_in_a_row = 0
             return True
         self.refused_in_a_row += 1
         return False
+
+    def wait_for(self, cost: float) -> float:
+        """Seconds until `cost` tokens are there (0 if they are now)."""
+        self._refill()
+        return max(0.0, (min(cost, self.burst) - self.tokens) / self.rate)
 
     @property
     def abusive(self) -> bool:

@@ -25,7 +25,7 @@ export class App {
     this.stats = { frames: 0, duplicates: 0, hellos: 0 };
     this.ctx = { store: this.store, press: (frame, button) => this.press(frame, button) };
     this.sidebar = new Sidebar(this.store, { onSelect: (id) => this.select(id) });
-    this.composer = new Composer({ onSend: (text) => this.sendChat(text), onFile: (file) => this.upload.start(file) });
+    this.composer = new Composer({ onSend: (text) => this.sendChat(text), onFile: (file) => this.upload.start(file, this.active) });
     this.upload = new UploadPanel(document.getElementById("upload-panel"), {
       token,
       onDeploy: (name) => this.composer.prefill(t("upload.deployText", { name })),

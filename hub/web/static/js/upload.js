@@ -1,4 +1,5 @@
-// Uploading a deploy artifact: POST /api/artifacts?filename=NAME with the raw file as the
+// Uploading a deploy artifact: POST /api/artifacts?filename=NAME&room_id=ROOM (the artifact
+// belongs to the system of the room it is uploaded in) with the raw file as the
 // body, through XMLHttpRequest so that the page can show the upload's progress.
 
 import { el, progressBar, replaceChildren } from "./dom.js";
@@ -12,10 +13,11 @@ export function isUploadableName(name) {
 }
 
 /** Resolves to {artifact_id, filename, sha256, size}; rejects with {status, code, message}. */
-export function uploadArtifact(file, token, onProgress) {
+export function uploadArtifact(file, roomId, token, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", `/api/artifacts?filename=${encodeURIComponent(file.name)}`);
+    const query = `filename=${encodeURIComponent(file.name)}&room_id=${encodeURIComponent(roomId ?? "")}`;
+    xhr.open("POST", `/api/artifacts?${query}`);
     xhr.setRequestHeader("Authorization", `Bearer ${token}`);
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
     xhr.upload.addEventListener("progress", (event) => {
@@ -63,7 +65,7 @@ export class UploadPanel {
     ]);
   }
 
-  async start(file) {
+  async start(file, roomId) {
     if (!isUploadableName(file.name)) {
       this.show([el("span", { class: "upload-text", text: t("upload.badName", { name: file.name }) })], "failed");
       return null;
@@ -78,7 +80,7 @@ export class UploadPanel {
     this.show([text, bar], "uploading");
     render(0);
     try {
-      const stored = await uploadArtifact(file, this.token, render);
+      const stored = await uploadArtifact(file, roomId, this.token, render);
       this.show(
         [
           progressBar(1, "bar upload-bar"),
