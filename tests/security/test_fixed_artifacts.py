@@ -82,7 +82,7 @@ async def test_task_views_carry_no_fetch_token_and_are_scoped(
             )
     assert as_viewer.status_code == 200
     steps = as_viewer.json()["steps"]
-    assert [s["action"] for s in steps][0] == "DEPLOY_ARTIFACT"
+    assert steps[0]["action"] == "DEPLOY_ARTIFACT"
     assert steps[0]["params"]["sha256"] == hashlib.sha256(body).hexdigest()
     assert "fetch_token" not in as_viewer.text and "token" not in str(steps)
     assert "fetch_token" not in listed.text
