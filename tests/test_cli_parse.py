@@ -84,7 +84,7 @@ def test_a_bad_cmdb_exits_2_naming_the_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stdout == b""
     message = done.stderr.decode()
-    assert f"{bad}: line 2: " in message and "does not match" in message
+    assert f"{bad}:2: " in message and "'mof' is not allowed" in message
     missing = guardia_parse("--cmdb", str(tmp_path / "none.yaml"), "anything")
     assert missing.returncode == 2 and b"cannot read the file" in missing.stderr
 
