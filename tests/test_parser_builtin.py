@@ -185,5 +185,6 @@ def test_plan_json_is_the_documented_shape(eval_index: CmdbIndex) -> None:
         "requires_approval": True,
         "needs_clarification": False,
         "question": None,
+        "system_candidates": [],
     }
     assert list(orjson.loads(plan.to_json())) == list(Plan.model_fields)

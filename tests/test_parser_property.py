@@ -31,7 +31,18 @@ def _words(index: CmdbIndex) -> list[str]:
     for table in (lexicon.INTENT_WORDS, lexicon.LAYER_WORDS):
         for group in table.values():
             words.extend(group)
-    words += [*lexicon.IGNORED_WORDS, *lexicon.NEGATION_WORDS, *lexicon.PARTICLES]
+    words += [*lexicon.IGNORED_WORDS, *lexicon.ENV_IGNORED_WORDS, *lexicon.PARTICLES]
+    words += [word for group in lexicon.ENV_WORDS.values() for word in group]
+    words += [
+        "하지 마",
+        "하면 안 돼",
+        "금지",
+        "필요 없어",
+        "안 돼요",
+        "don't",
+        "cancel the",
+        "failed",
+    ]
     words += [
         "2번",
         "3호기",
