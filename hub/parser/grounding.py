@@ -44,6 +44,7 @@ _WHICH_SYSTEM = frozenset(
         "which_env",
         "no_such_env",
         "scope_env",
+        "partial_name",
         "conflict",
     }
 )
@@ -121,9 +122,7 @@ def _question(
         kind = "unknown_node_anywhere"
     template = QUESTIONS[kind][0 if korean else 1]
     institution = index.institution(reading.institution) if reading.institution else None
-    if reading.extra_choices:
-        choices = _choices(reading.extra_choices)
-    elif candidates:
+    if candidates:
         owners = {e.institution_code for c in candidates if (e := index.system(c))}
         labels = [
             system_label(e) if len(owners) == 1 else f"{e.institution.name} {system_label(e)}"
@@ -131,6 +130,8 @@ def _question(
             if (e := index.system(c))
         ]
         choices = _choices(labels)
+    elif reading.extra_choices:
+        choices = _choices(reading.extra_choices)
     elif entry is not None and issue.layer is not None:
         choices = f"{issue.layer}: " + _choices([n.asset_code for n in entry.layers[issue.layer]])
     elif entry is not None and kind == "unknown_node":
@@ -233,6 +234,9 @@ def plan_from_reading(reading: Reading, index: CmdbIndex) -> Plan:
         targets = []
     if entry is not None or issue is None or issue.kind not in _WHICH_SYSTEM:
         candidates = ()
+    elif len(candidates) > 1:
+        order = {e.code: position for position, e in enumerate(index.systems)}
+        candidates = tuple(sorted(candidates, key=lambda code: order.get(code, len(order))))
     owners = {e.institution_code for c in candidates if (e := index.system(c))}
     if institution is None and len(owners) == 1:
         institution = owners.pop()

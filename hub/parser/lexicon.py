@@ -257,6 +257,10 @@ QUESTIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
             "'{subject}' has several environments (prod, staging, dev). Which system do you "
             "mean? {choices}",
         ),
+        "partial_name": (
+            "'{subject}'이라는 시스템은 없습니다. 이 시스템인가요? {choices}",
+            "There is no system called '{subject}'. Do you mean {choices}?",
+        ),
         "scope_env": (
             "이 방은 {subject}의 방인데 다른 환경을 말씀하셨습니다. 어느 시스템인가요? {choices}",
             "This room is for {subject}, but you named another environment. Which system do "

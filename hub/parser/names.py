@@ -235,7 +235,8 @@ class NameResolver:
                 return pool[0], None
             return None, (Issue("ambiguous_system", self._name(pool[0])), tuple(pool))
         # only a name with its environment word taken out: which of the copies?
-        return None, (Issue("which_env", name), tuple(families))
+        kind = "which_env" if len(families) > 1 else "partial_name"
+        return None, (Issue(kind, name), tuple(families))
 
     def _fits(self, asset_code: str, institutions: list[str], named_systems: set[str]) -> bool:
         entry = self.index.system_of(asset_code)
