@@ -142,7 +142,7 @@ class BuiltinParser:
         numbered = _blank(masked, [*name_spans, *(span for _, span in unknown_nodes)])
         layers = self._layers(text, mentions)
         numbers, number_spans = self._node_numbers(numbered, layers)
-        intent, refused = self._intent(text, mentions)
+        intent, refused = self._intent(masked, mentions)  # file names are no words
         leftover = _blank(numbered, [*((m.start, m.end) for m in mentions), *number_spans])
         naming = self._names.resolve(mentions, [code for code, _ in unknown_nodes], leftover, text)
         # layers named, including those written into a node number ('was02')

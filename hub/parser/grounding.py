@@ -3,7 +3,7 @@
 Both parsers end here. The built-in parser hands over a `Reading` already in CMDB codes; an
 LLM's `PlanDraft` is first mapped onto the CMDB (`reading_from_draft`): names it gives are
 looked up, never believed, nodes the CMDB lacks are dropped, file names the text does not
-contain are dropped. `plan_from_reading` then applies operations.md's target rules (a layer
+contain (or the agent would refuse, protocol/names.py) are dropped. `plan_from_reading` then applies operations.md's target rules (a layer
 named: its nodes; nodes named: those; neither: the intent's default or a question) and
 recomputes approval, which an LLM may raise but never lower. `scoped` grounds a text that
 names no system in the scope of the room it was said in. A question about which system
@@ -28,6 +28,7 @@ from hub.parser.plan import (
     PlanDraft,
     approval_required,
 )
+from protocol.names import file_name_problem
 
 #: intents that act on every node of a system when the text names neither layer nor node
 _ALL_NODES_BY_DEFAULT: frozenset[Intent] = frozenset({"STATUS", "DISK_CHECK"})
@@ -230,7 +231,7 @@ def plan_from_reading(reading: Reading, index: CmdbIndex) -> Plan:
     artifacts = reading.artifacts if intent == "DEPLOY" else ()
     if intent == "DEPLOY" and not artifacts and issue is None:
         issue = Issue("deploy_file")
-    if issue is not None and issue.kind not in ("deploy_file", "bad_file_name"):
+    if issue is not None and issue.kind != "deploy_file":
         targets = []
     if entry is not None or issue is None or issue.kind not in _WHICH_SYSTEM:
         candidates = ()
@@ -324,7 +325,11 @@ def reading_from_draft(draft: PlanDraft, text: str, index: CmdbIndex, korean: bo
     if system is not None:
         institution = system.institution_code
     lowered = text.lower()
-    artifacts = tuple(name for name in draft.deploy_artifacts if name.lower() in lowered)
+    artifacts = tuple(
+        name
+        for name in draft.deploy_artifacts
+        if name.lower() in lowered and file_name_problem(name) is None
+    )
     reading = Reading(
         intent=draft.intent_type,
         korean=korean,

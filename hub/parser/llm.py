@@ -149,6 +149,12 @@ Rules:
   ROLLBACK (롤백, 원복, 이전 버전, roll back), STATUS (상태, 살아있어, 헬스체크, status, health),
   DISK_CHECK (디스크, 용량, disk), DB_LOCK_CHECK (락, 잠금, 대기 쿼리, lock, blocking),
   LOG_TAIL (로그, log, tail), UNKNOWN (chit-chat, or not an operations command).
+  A command that says NOT to do something (하지 마, 하면 안 돼, 금지, 필요 없어, 취소, 보류,
+  don't, do not, never, no need, cancel) is never RESTART, DEPLOY or ROLLBACK: answer
+  UNKNOWN, or the read-only intent it also asks for.
+- Environment words (운영/운영계/prod, 검증/검증계/스테이징/staging/stg, 개발/개발계/dev)
+  choose between systems whose names differ only by such a word; when the text says none
+  and names no system exactly, or the copy it names does not exist, ask (needs_clarification).
 - institution, system_name: the CODE of the CMDB entry whose code, name or alias the text
   uses; a system named alone implies its institution. "UNKNOWN" when the text names none
   of the CMDB's. Never invent a code.
