@@ -3,11 +3,12 @@
 Both parsers end here. The built-in parser hands over a `Reading` already in CMDB codes; an
 LLM's `PlanDraft` is first mapped onto the CMDB (`reading_from_draft`): names it gives are
 looked up, never believed, nodes the CMDB lacks are dropped, file names the text does not
-contain (or the agent would refuse, protocol/names.py) are dropped. `plan_from_reading` then applies operations.md's target rules (a layer
-named: its nodes; nodes named: those; neither: the intent's default or a question) and
-recomputes approval, which an LLM may raise but never lower. `scoped` grounds a text that
-names no system in the scope of the room it was said in. A question about which system
-lists the systems it offers in the plan's `system_candidates`.
+contain (or the agent would refuse, protocol/names.py) are dropped. `plan_from_reading` then
+applies operations.md's target rules (a layer named: its nodes; nodes named: those; neither:
+the intent's default or a question) and recomputes approval, which an LLM may raise but
+never lower. `scoped` grounds a text that names no system in the scope of the room it was
+said in. A question about which system lists the systems it offers in the plan's
+`system_candidates`.
 """
 
 from __future__ import annotations

@@ -29,14 +29,15 @@ The rules the parser builds on these (builtin.py, llm.py):
 2. What is left: a read-only request in the same text ('재기동하지 말고 상태만 봐줘' is a
   STATUS plan); else a symptom becomes a STATUS check (the reasonable first answer to "it
   won't come up"); else UNKNOWN, with a question saying nothing will run.
-3. The LLM path: when `prohibition_in` or a negated action word fires on the text, a change
-  plan from the LLM is refused and the built-in parser's answer is used.
+3. The LLM path: when a negated change word or `prohibition_in` fires on the text, a
+  change plan from the LLM is refused and the built-in parser's answer is used.
 
 A task id to cancel ('취소 T1234...') never reaches the parser: the pipeline takes it first.
-The windows are one clause: they stop at punctuation and at the next action word, so that
-'재기동 후 상태 확인하지 마' does not carry the second clause's negation back... except that
-rule 1 refuses the whole text anyway; the windows matter for which read-only request is
-left. Patterns are matched on the NFKC text; Korean ones allow any spacing.
+Each action word is read within its own clause: its windows stop at punctuation, at words
+that start a clause ('그리고', 'but') and at the next action word. Rule 1 makes that
+matter only for which read-only request is left ('재기동하지 말고 상태 봐줘': the
+negation belongs to 재기동, not to 상태). Patterns are matched on the NFKC text with file
+names blanked out; Korean ones allow any spacing.
 """
 
 from __future__ import annotations
