@@ -1,9 +1,12 @@
 """The CMDB YAML file (operations.md, "CMDB file") as immutable pydantic models.
 
-`load_cmdb` refuses a bad file whole with a `CmdbFileError` that names the line, because an
-operator fixes a file by line, not by pydantic location. Lines come from `yaml.compose`: the
-composed node tree is walked once to remember where every key and value sits, and pydantic's
-error locations are mapped back onto it. `dump_cmdb` writes the canonical form that the
+`load_cmdb` refuses a bad file whole with a `CmdbFileError` that lists every problem found,
+each with its line, because an operator fixes a file by line, not by pydantic location, and
+fixing one problem per run is slow. Lines come from `yaml.compose`: the composed node tree is
+walked once to remember where every key and value sits, and pydantic's error locations are
+mapped back onto it. Codes, hosts, agent ids and service names must have the shapes in
+protocol/names.py, the ones the agent checks too: the hub never stores a name the agent
+would refuse. `dump_cmdb` writes the canonical form that the
 database export builds on: `load_cmdb(dump_cmdb(d)) == d` and dumping is deterministic.
 """
 
@@ -26,17 +29,20 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from cmdb.exceptions import CmdbFileError
+from cmdb.exceptions import CmdbFileError, CmdbProblem
+from protocol import names
 
 Layer = Literal["WAS", "WEB", "DB"]
 Env = Literal["prod", "stage", "dev"]
 LAYERS: tuple[Layer, ...] = ("WAS", "WEB", "DB")
 ENVS: tuple[Env, ...] = ("prod", "stage", "dev")
 
-CODE_PATTERN = r"^[A-Z0-9_-]+$"
-#: agent ids and service units travel to the agent, which checks them against patterns too
-AGENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-SERVICE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9@._:-]*$"
+#: institution, system and asset codes; asset codes travel to the agent as node codes
+CODE_PATTERN = names.ASSET_CODE
+#: agent ids and service units travel to the agent, which checks them against the same
+AGENT_ID_PATTERN = names.AGENT_ID
+SERVICE_PATTERN = names.SERVICE_NAME
+HOST_PATTERN = names.HOST
 #: composed YAML nodes visited at most: anchors and aliases must not expand without bound
 MAX_YAML_NODES = 200_000
 
@@ -53,11 +59,22 @@ def _readable(value: str) -> str:
     return value
 
 
-Code = Annotated[StrictStr, Field(pattern=CODE_PATTERN, max_length=64)]
+Code = Annotated[StrictStr, Field(pattern=CODE_PATTERN)]
 Text = Annotated[StrictStr, Field(max_length=200), AfterValidator(_readable)]
-Host = Annotated[StrictStr, Field(max_length=255), AfterValidator(_readable)]
-AgentId = Annotated[StrictStr, Field(pattern=AGENT_ID_PATTERN, max_length=128)]
-Service = Annotated[StrictStr, Field(pattern=SERVICE_PATTERN, max_length=128)]
+Host = Annotated[StrictStr, Field(pattern=HOST_PATTERN)]
+AgentId = Annotated[StrictStr, Field(pattern=AGENT_ID_PATTERN)]
+Service = Annotated[StrictStr, Field(pattern=SERVICE_PATTERN)]
+
+#: what each pattern asks for, in an operator's words
+_SHAPES = {
+    CODE_PATTERN: f"upper-case letters, digits, - and _ (at most {names.MAX_CODE_CHARS}), "
+    "starting with a letter or digit",
+    HOST_PATTERN: "a host name or IP address: letters, digits, . : _ - (at most 254), "
+    "starting with a letter or digit",
+    AGENT_ID_PATTERN: "letters, digits, . _ - (at most 128), starting with a letter or digit",
+    SERVICE_PATTERN: "a service unit: letters, digits, . _ @ - (at most 128), starting with a "
+    "letter or digit",
+}
 
 
 class _Model(BaseModel):
@@ -164,12 +181,21 @@ _TYPE_WORDS = {
 }
 
 
+#: a value quoted in a reason is cut here: a 10,000-character name need not be repeated
+_SHOWN_CHARS = 60
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else f"{text[: _SHOWN_CHARS - 4]}...{text[-1]}"
+
+
 def _reason(error: ErrorDetails) -> str:
     """One pydantic error, in the words of the file rather than of the model."""
     loc = tuple(error["loc"])
     where = _where(loc)
     kind = error["type"]
-    given = error.get("input")
+    given = _shown(error.get("input"))
     if kind == "missing":
         return f"{_where(loc[:-1])}: missing required key '{loc[-1]}'"
     if kind == "extra_forbidden":
@@ -182,12 +208,16 @@ def _reason(error: ErrorDetails) -> str:
     if kind == "literal_error":
         choices = LAYERS if loc[-1] == "layer" else ENVS if loc[-1] == "env" else ()
         allowed = " | ".join(choices) if choices else str(error.get("ctx", {}).get("expected"))
-        return f"{where}: unknown {loc[-1]} {given!r} (expected {allowed})"
+        return f"{where}: unknown {loc[-1]} {given} (expected {allowed})"
     if kind == "string_pattern_mismatch":
-        pattern = str(error.get("ctx", {}).get("pattern", "")).strip("^$")
-        return f"{where}: {given!r} does not match {pattern}"
+        pattern = str(error.get("ctx", {}).get("pattern", ""))
+        if pattern in _SHAPES:
+            return f"{where}: {given} is not allowed; it must be {_SHAPES[pattern]}"
+        return f"{where}: {given} does not match {pattern.strip('^$')}"
     if kind in _TYPE_WORDS:
-        return f"{where}: must be {_TYPE_WORDS[kind]}, got {type(given).__name__} {given!r}"
+        return (
+            f"{where}: must be {_TYPE_WORDS[kind]}, got {type(error.get('input')).__name__} {given}"
+        )
     return f"{where}: {error['msg']}"
 
 
@@ -218,66 +248,82 @@ def _parse_yaml(text: str) -> tuple[Any, _Marks]:
     return data, marks
 
 
-def _cross_problems(doc: CmdbDocument) -> Iterator[tuple[Location, str]]:
-    """Rules that span entries: unique codes, and references that must resolve."""
+def _entries(parent: Any, key: str, path: Location) -> Iterator[tuple[Location, dict[str, Any]]]:
+    """The mappings listed under `parent[key]`, with their locations; anything else skipped."""
+    listed = parent.get(key) if isinstance(parent, dict) else None
+    if isinstance(listed, list):
+        for position, item in enumerate(listed):
+            if isinstance(item, dict):
+                yield (*path, key, position), item
+
+
+def _string(entry: dict[str, Any], key: str) -> str | None:
+    value = entry.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _cross_problems(data: dict[str, Any]) -> Iterator[tuple[Location, str]]:
+    """Rules that span entries: unique codes, and references that must resolve.
+
+    Read from the raw data rather than the validated document, so that they are found even
+    when other entries are invalid: an operator sees every problem in one run.
+    """
     institutions: set[str] = set()
     systems: set[str] = set()
     assets: set[str] = set()
     agents: set[str] = set()
-    for k, agent in enumerate(doc.agents):
-        if agent.id in agents:
-            yield ("agents", k, "id"), f"duplicate agent id '{agent.id}'"
-        agents.add(agent.id)
-    for i, institution in enumerate(doc.institutions):
-        ipath: Location = ("institutions", i)
-        if institution.code in institutions:
-            yield (*ipath, "code"), f"duplicate institution code '{institution.code}'"
-        institutions.add(institution.code)
-        for j, system in enumerate(institution.systems):
-            spath: Location = (*ipath, "systems", j)
-            if system.code in systems:
-                yield (*spath, "code"), f"duplicate system code '{system.code}'"
-            systems.add(system.code)
-            for n, node in enumerate(system.nodes):
-                npath: Location = (*spath, "nodes", n)
-                if node.asset_code in assets:
-                    yield (*npath, "asset_code"), f"duplicate asset code '{node.asset_code}'"
-                assets.add(node.asset_code)
-                if node.agent not in agents:
-                    yield (
-                        (*npath, "agent"),
-                        (f"node {node.asset_code}: agent '{node.agent}' is not in agents"),
-                    )
-    for k, agent in enumerate(doc.agents):
-        if agent.institution is not None and agent.institution not in institutions:
+    for apath, agent in _entries(data, "agents", ()):
+        agent_id = _string(agent, "id")
+        if agent_id is not None and agent_id in agents:
+            yield (*apath, "id"), f"duplicate agent id '{agent_id}'"
+        agents.update([agent_id] if agent_id is not None else [])
+    for ipath, institution in _entries(data, "institutions", ()):
+        code = _string(institution, "code")
+        if code is not None and code in institutions:
+            yield (*ipath, "code"), f"duplicate institution code '{code}'"
+        institutions.update([code] if code is not None else [])
+        for spath, system in _entries(institution, "systems", ipath):
+            code = _string(system, "code")
+            if code is not None and code in systems:
+                yield (*spath, "code"), f"duplicate system code '{code}'"
+            systems.update([code] if code is not None else [])
+            for npath, node in _entries(system, "nodes", spath):
+                asset = _string(node, "asset_code")
+                if asset is not None and asset in assets:
+                    yield (*npath, "asset_code"), f"duplicate asset code '{asset}'"
+                assets.update([asset] if asset is not None else [])
+                agent_id = _string(node, "agent")
+                if agent_id is not None and agent_id not in agents:
+                    yield (*npath, "agent"), f"node {asset}: agent '{agent_id}' is not in agents"
+    for apath, agent in _entries(data, "agents", ()):
+        owner = _string(agent, "institution")
+        if owner is not None and owner not in institutions:
             yield (
-                ("agents", k, "institution"),
-                (f"agent '{agent.id}': unknown institution '{agent.institution}'"),
+                (*apath, "institution"),
+                f"agent '{_string(agent, 'id')}': unknown institution '{owner}'",
             )
 
 
 def load_cmdb(text: str, source: str = "<cmdb>") -> CmdbDocument:
-    """Read a CMDB file's text; a bad file raises `CmdbFileError` naming the first bad line."""
+    """Read a CMDB file's text; a bad file raises `CmdbFileError` listing every problem."""
     try:
         data, marks = _parse_yaml(text)
-        problems = list(marks.problems)
-        try:
-            doc = CmdbDocument.model_validate(data)
-        except ValidationError as exc:
-            for error in exc.errors():
-                loc = tuple(error["loc"])
-                line = marks.line_of(loc, key=error["type"] == "extra_forbidden")
-                problems.append((line or 1, _reason(error)))
-            doc = None
-        if doc is not None:
-            for path, reason in _cross_problems(doc):
-                problems.append((marks.line_of(path) or 1, reason))
     except CmdbFileError as exc:
-        raise CmdbFileError(exc.reason, line=exc.line, source=source) from None
+        raise exc.from_source(source) from None
+    problems = [CmdbProblem(line, reason) for line, reason in marks.problems]
+    doc: CmdbDocument | None = None
+    try:
+        doc = CmdbDocument.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            line = marks.line_of(loc, key=error["type"] == "extra_forbidden")
+            problems.append(CmdbProblem(line or 1, _reason(error)))
+    for path, reason in _cross_problems(data):
+        problems.append(CmdbProblem(marks.line_of(path) or 1, reason))
     if problems:
-        line, reason = min(problems, key=lambda problem: problem[0])
-        raise CmdbFileError(reason, line=line, source=source)
-    assert doc is not None
+        raise CmdbFileError(source=source, problems=problems)
+    assert doc is not None  # pydantic raised, or it gave a document
     return doc
 
 

@@ -11,21 +11,30 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cmdb import document as doc
-from cmdb.exceptions import CmdbFileError
+from cmdb.exceptions import CmdbFileError, CmdbProblem
 from cmdb.tables import Agent, Institution, Node, System
 
 
-async def import_document(session: AsyncSession, cmdb: doc.CmdbDocument) -> dict[str, int]:
-    """Create or update everything the document names; returns counts per kind."""
+async def import_document(
+    session: AsyncSession, cmdb: doc.CmdbDocument, *, source: str = "<cmdb>"
+) -> dict[str, int]:
+    """Create or update everything the document names; returns counts per kind.
+
+    Raises `CmdbFileError` (said to be in `source`), listing every system the file would
+    move to another institution, before anything is written.
+    """
     existing_systems = {s.code: s.institution_code for s in await session.exec(select(System))}
-    for inst in cmdb.institutions:
-        for system in inst.systems:
-            owner = existing_systems.get(system.code)
-            if owner is not None and owner != inst.code:
-                raise CmdbFileError(
-                    f"system {system.code} belongs to institution {owner} in the database, "
-                    f"not {inst.code}"
-                )
+    moved = [
+        CmdbProblem(
+            None,
+            f"system {system.code} belongs to institution {owner} in the database, not {inst.code}",
+        )
+        for inst in cmdb.institutions
+        for system in inst.systems
+        if (owner := existing_systems.get(system.code)) is not None and owner != inst.code
+    ]
+    if moved:
+        raise CmdbFileError(source=source, problems=moved)
     for i, inst in enumerate(cmdb.institutions):
         row_i = await session.get(Institution, inst.code) or Institution(code=inst.code, name="")
         row_i.name, row_i.aliases, row_i.position = inst.name, list(inst.aliases), i

@@ -84,7 +84,7 @@ def test_a_bad_cmdb_exits_2_naming_the_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stdout == b""
     message = done.stderr.decode()
-    assert f"{bad}: line 2: " in message and "does not match" in message
+    assert f"{bad}:2: " in message and "'mof' is not allowed" in message
     missing = guardia_parse("--cmdb", str(tmp_path / "none.yaml"), "anything")
     assert missing.returncode == 2 and b"cannot read the file" in missing.stderr
 
@@ -113,3 +113,28 @@ def test_an_llm_that_is_down_costs_a_fallback_not_an_answer(index: CmdbIndex) ->
     ]
     assert b"built-in parser answers" in done.stderr
     assert b"sk-secret-key-for-the-test" not in done.stderr
+
+
+@pytest.mark.parametrize("cmdb", ["hub/demo_files/cmdb.yaml", "examples/cmdb.yaml"])
+def test_a_staging_request_in_the_shipped_cmdbs_targets_staging(cmdb: str) -> None:
+    texts = ["디브레인 검증계 WAS 재기동", "dBrain staging WAS restart", "디브레인 WAS 재기동"]
+    done = guardia_parse("--cmdb", str(REPO / cmdb), stdin="\n".join(texts) + "\n")
+    assert done.returncode == 0, done.stderr
+    staging, english, prod = (orjson.loads(line) for line in done.stdout.splitlines())
+    for plan in (staging, english):
+        assert (plan["system_name"], plan["target_nodes"]) == ("BUDGET-STG", ["MOF-STG-WAS-01"])
+        assert plan["requires_approval"] is False
+    assert (prod["system_name"], prod["requires_approval"]) == ("BUDGET", True)
+
+
+def test_a_file_with_several_problems_lists_them_all(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "institutions:\n  - code: mof\n    name: 기획재정부\n  - code: MOF2\n    colour: blue\n",
+        encoding="utf-8",
+    )
+    done = guardia_parse("--cmdb", str(bad), "anything")
+    assert done.returncode == 2
+    lines = done.stderr.decode().splitlines()
+    assert lines[0] == f"guardia parse: {bad}: 3 problems"
+    assert [line.split(": ", 1)[0] for line in lines[1:]] == [f"{bad}:2", f"{bad}:4", f"{bad}:5"]

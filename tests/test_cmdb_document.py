@@ -82,9 +82,9 @@ def _replace(old: str, new: str) -> str:
         ("institutions:\n  - code: MOF\n   name: x\n", 3, "YAML syntax error"),
         (_replace("layer: WAS", "layer: APP"), 12, "unknown layer 'APP'"),
         (_replace("env: prod", "env: production"), 13, "unknown env 'production'"),
-        (_replace("code: MOF\n", "code: mof\n"), 2, "does not match [A-Z0-9_-]+"),
-        (_replace("code: BUDGET", "code: BUDGET SYS"), 6, "does not match"),
-        (_replace("asset_code: MOF-WAS-01", "asset_code: mof was 01"), 10, "does not match"),
+        (_replace("code: MOF\n", "code: mof\n"), 2, "'mof' is not allowed; it must be upper-case"),
+        (_replace("code: BUDGET", "code: BUDGET SYS"), 6, "is not allowed"),
+        (_replace("asset_code: MOF-WAS-01", "asset_code: mof was 01"), 10, "is not allowed"),
         (_replace("agent: mof-agent-01", "agent: nobody"), 14, "agent 'nobody' is not in agents"),
         (_replace("institution: MOF\n", "institution: MOIS\n"), 18, "unknown institution 'MOIS'"),
         (_replace("    name: 기획재정부\n", ""), 2, "missing required key 'name'"),
@@ -94,7 +94,7 @@ def _replace(old: str, new: str) -> str:
         (_replace("host: 10.10.1.11", "host: 10.10.1.11\n            port: 70000"), 12, "65535"),
         (_replace("name: 예산시스템", "name: 2024"), 7, "must be a string"),
         (_replace("aliases: [dBrain]", "aliases: dBrain"), 8, "must be a list"),
-        (_replace("services: [tomcat]", "services: [tomcat, 'rm -rf /']"), 15, "does not match"),
+        (_replace("services: [tomcat]", "services: [tomcat, 'rm -rf /']"), 15, "is not allowed"),
         (_replace("aliases: [dBrain]", "aliases: ['dBrain ']"), 8, "leading or trailing"),
         (_replace("code: BUDGET\n", "code: BUDGET\n        code: OTHER\n"), 7, "duplicate key"),
         ("- just a list\n", 1, "must be a mapping"),
@@ -203,9 +203,10 @@ def test_dump_keeps_a_fixed_key_order() -> None:
     assert text.endswith("agents:\n- {id: mof-agent-01, institution: MOF}\n")
 
 
-_CODES = st.from_regex(r"\A[A-Z0-9_-]{1,12}\Z")
+_CODES = st.from_regex(r"\A[A-Z0-9][A-Z0-9_-]{0,11}\Z")
 _AGENT_IDS = st.from_regex(r"\A[a-z0-9][a-z0-9._-]{0,10}\Z")
-_SERVICES = st.lists(st.from_regex(r"\A[a-z][a-z0-9@._:-]{0,8}\Z"), max_size=2)
+_SERVICES = st.lists(st.from_regex(r"\A[a-z][a-z0-9@._-]{0,8}\Z"), max_size=2)
+_HOSTS = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9.:_-]{0,20}\Z")
 _TEXTS = (
     st.text(
         st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")),
@@ -235,7 +236,7 @@ def documents(draw: st.DrawFn) -> CmdbDocument:
             nodes = tuple(
                 Node(
                     asset_code=f"{system_code}-{n}",
-                    host=draw(_TEXTS),
+                    host=draw(_HOSTS),
                     port=draw(st.integers(1, 65535)),
                     layer=draw(st.sampled_from(["WAS", "WEB", "DB"])),
                     env=draw(st.sampled_from(["prod", "stage", "dev"])),
@@ -263,3 +264,39 @@ def test_any_document_round_trips_byte_for_byte(doc: CmdbDocument) -> None:
     text = dump_cmdb(doc)
     assert load_cmdb(text) == doc
     assert dump_cmdb(load_cmdb(text)) == text
+
+
+# Several problems at once: every one is listed, in line order, each with its reason.
+MANY_PROBLEMS = (
+    GOOD.replace("code: MOF\n", "code: mof\n", 1)
+    .replace("layer: WAS", "layer: APP")
+    .replace("agent: mof-agent-01\n            services", "agent: nobody\n            services")
+    .replace("institution: MOF\n", "institution: MOIS\n")
+)
+
+
+def test_every_problem_is_listed_by_line() -> None:
+    error = _bad(MANY_PROBLEMS)
+    assert [line for line, _ in error.problems] == [2, 12, 14, 18]
+    reasons = [reason for _, reason in error.problems]
+    assert "'mof' is not allowed" in reasons[0]
+    assert "unknown layer 'APP'" in reasons[1]
+    assert "agent 'nobody' is not in agents" in reasons[2]
+    assert "unknown institution 'MOIS'" in reasons[3]
+    assert (error.line, error.reason) == (2, reasons[0])
+    assert error.format().splitlines() == [f"bad.yaml:{line}: {r}" for line, r in error.problems]
+    assert str(error) == "bad.yaml: 4 problems\n" + error.format()
+
+
+def test_one_problem_reads_as_one_line() -> None:
+    error = _bad(_replace("layer: WAS", "layer: APP"))
+    assert len(error.problems) == 1
+    assert str(error) == error.format() == f"bad.yaml:12: {error.reason}"
+
+
+def test_duplicates_are_found_beside_invalid_entries() -> None:
+    text = _duplicates("N-1", "B", "S2", "ag2").replace("host: h2", "host: 'h 2'")
+    assert [(line, reason.split(":")[0]) for line, reason in _bad(text).problems] == [
+        (9, "institutions[0].systems[0].nodes[1].host"),
+        (9, "duplicate asset code 'N-1'"),
+    ]

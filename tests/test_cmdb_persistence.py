@@ -90,6 +90,51 @@ def test_bad_cmdb_file_is_refused_whole_and_changes_nothing(
     assert "CITY" not in before
 
 
+def test_every_problem_is_printed_the_way_guardia_parse_prints_it(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    from cmdb.document import load_cmdb_file
+    from cmdb.exceptions import CmdbFileError
+
+    bad = tmp_path / "bad.yaml"
+    text = GOOD.replace("layer: WAS", "layer: APP").replace("agent: city-agent,", "agent: ghost,")
+    bad.write_text(text.replace("code: TAX", "code: tax"), encoding="utf-8")
+    with pytest.raises(CmdbFileError) as caught:
+        load_cmdb_file(bad)
+    assert len(caught.value.problems) == 3
+    imported = guardia(sqlite_db, "cmdb", "import", str(bad))
+    parsed = guardia(sqlite_db, "parse", "--cmdb", str(bad), "anything")
+    assert imported.returncode != 0 and parsed.returncode == 2
+    for shown in (imported.stderr, parsed.stderr):
+        assert caught.value.format() in shown, shown
+        assert f"{bad}: 3 problems" in shown
+
+
+async def test_a_system_moved_between_institutions_is_refused_listing_each(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    from cmdb.database import one_session
+    from cmdb.document import load_cmdb
+    from cmdb.exceptions import CmdbFileError
+    from cmdb.importer import import_document
+
+    first = (
+        "institutions:\n  - code: CITY\n    name: 시청\n    systems:\n"
+        "      - {code: TAX, name: 세무시스템}\n      - {code: WATER, name: 상수도}\n"
+    )
+    moved = first.replace("code: CITY", "code: TOWN")
+    async with one_session(sqlite_db.url) as session:
+        await import_document(session, load_cmdb(first))
+    async with one_session(sqlite_db.url) as session:
+        with pytest.raises(CmdbFileError) as caught:
+            await import_document(session, load_cmdb(moved), source="moved.yaml")
+    assert [reason for _, reason in caught.value.problems] == [
+        "system TAX belongs to institution CITY in the database, not TOWN",
+        "system WATER belongs to institution CITY in the database, not TOWN",
+    ]
+    assert str(caught.value).startswith("moved.yaml: 2 problems\nmoved.yaml: system TAX")
+
+
 @pytest.mark.slow
 async def test_concurrent_senders_get_distinct_consecutive_seqs(
     any_db: Database, tmp_path: Path

@@ -185,5 +185,20 @@ def test_plan_json_is_the_documented_shape(eval_index: CmdbIndex) -> None:
         "requires_approval": True,
         "needs_clarification": False,
         "question": None,
+        "system_candidates": [],
     }
     assert list(orjson.loads(plan.to_json())) == list(Plan.model_fields)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a" * 197 + ".war", "app..war"],
+    ids=["201 characters", "dot dot"],
+)
+def test_a_file_name_the_agent_refuses_is_asked_about(name: str, eval_index: CmdbIndex) -> None:
+    for text in (f"예산시스템 WAS에 {name} 배포해줘", f"deploy {name} to the dBrain WAS"):
+        plan = parse_command(text, eval_index)
+        assert (plan.intent_type, plan.deploy_artifacts, plan.target_nodes) == ("DEPLOY", (), ())
+        assert plan.needs_clarification and plan.question
+        key = 0 if HANGUL.search(text) else 1
+        assert plan.question.startswith(lexicon.QUESTIONS["bad_file_name"][key][:10])

@@ -272,6 +272,85 @@ async def test_an_llm_that_gives_up_does_not_undo_the_builtin_plan(
     assert plan.intent_type == "RESTART"
 
 
+# The LLM says RESTART; the text says not to: no change plan, whatever the LLM answers.
+NEGATED = [
+    ("정부24 WAS 재기동하지 마세요", "MINWON"),
+    ("정부24 WAS 재기동 취소", "MINWON"),
+    ("don't restart the Gov24 WAS", "MINWON"),
+    ("no need to restart Gov24 WAS", "MINWON"),
+    # a verb the built-in parser does not know: the prohibition alone refuses the change
+    ("정부24 톰캣 다시 올리지 마", "MINWON"),
+    ("never bring the Gov24 WAS down and up", "MINWON"),
+]
+
+
+@pytest.mark.parametrize(("text", "system"), NEGATED, ids=[text for text, _ in NEGATED])
+async def test_a_negated_sentence_is_no_change_even_if_the_llm_says_so(
+    fake_llm: tuple[FakeLlm, str],
+    index: CmdbIndex,
+    caplog: pytest.LogCaptureFixture,
+    text: str,
+    system: str,
+) -> None:
+    nodes = [node.asset_code for node in index.nodes_of(system, "WAS")]
+    answer = plan_json(institution="MOIS", system_name=system, target_nodes=nodes)
+    with caplog.at_level(logging.INFO, logger="hub.parser.llm"):
+        plan = await _parse(fake_llm, index, text, Reply(answer))
+    assert len(fake_llm[0].requests) == 1  # the LLM was asked, and overruled
+    assert plan.intent_type not in ("RESTART", "DEPLOY", "ROLLBACK")
+    assert (plan.target_nodes, plan.requires_approval) == ((), False)
+    assert plan == parse_command(text, index)
+    assert "LLM's change plan is refused" in caplog.text
+
+
+async def test_a_negated_change_keeps_the_llms_read_only_answer(
+    fake_llm: tuple[FakeLlm, str], index: CmdbIndex
+) -> None:
+    text = "정부24 WAS 재기동하지 말고 상태만 봐줘"
+    answer = plan_json(
+        intent_type="STATUS", institution="MOIS", system_name="MINWON", target_nodes=[]
+    )
+    plan = await _parse(fake_llm, index, text, Reply(answer))
+    assert plan.intent_type == "STATUS" and plan.system_name == "MINWON"
+
+
+async def test_an_llm_that_picks_prod_for_a_staging_text_is_overruled(
+    fake_llm: tuple[FakeLlm, str], index: CmdbIndex, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = "dBrain 검증계 WAS 재기동"
+    with caplog.at_level(logging.INFO, logger="hub.parser.llm"):
+        plan = await _parse(fake_llm, index, text, Reply(plan_json()))  # BUDGET, prod
+    assert (plan.system_name, plan.target_nodes) == ("BUDGET-STG", ("MOF-STG-WAS-01",))
+    assert plan.requires_approval is False
+    assert "another environment's copy" in caplog.text
+
+
+async def _parse_in(
+    fake_llm: tuple[FakeLlm, str], index: CmdbIndex, text: str, scope: Any, reply: Reply
+) -> Any:
+    fake, base_url = fake_llm
+    fake.answer(reply)
+    async with LlmParser(index, settings_for(base_url)) as parser:
+        return await parser.parse(text, scope=scope)
+
+
+async def test_the_llm_path_grounds_in_the_rooms_scope(
+    fake_llm: tuple[FakeLlm, str], index: CmdbIndex
+) -> None:
+    nothing_named = plan_json(institution="UNKNOWN", system_name="UNKNOWN", target_nodes=[])
+    text = "WAS 재기동해줘"
+    plan = await _parse_in(fake_llm, index, text, ("MOIS", "MINWON"), Reply(nothing_named))
+    assert (plan.system_name, plan.infrastructure_layer) == ("MINWON", "WAS")
+    assert plan.target_nodes == ("MOIS-WAS-01", "MOIS-WAS-02", "MOIS-WAS-03")
+    asked = await _parse_in(fake_llm, index, text, ("MOF", None), Reply(nothing_named))
+    assert (asked.institution, asked.system_name, asked.needs_clarification) == (
+        "MOF",
+        "UNKNOWN",
+        True,
+    )
+    assert asked.system_candidates == ("BUDGET", "BUDGET-STG")
+
+
 async def test_a_timeout_falls_back_in_time(
     fake_llm: tuple[FakeLlm, str], index: CmdbIndex, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from cmdb.document import load_cmdb_file
 from cmdb.index import CmdbIndex
-from hub.parser import MAX_COMMAND_CHARS, CommandTooLong, Plan, lexicon, parse_command
+from hub.parser import MAX_COMMAND_CHARS, CommandTooLong, Plan, lexicon, negation, parse_command
 from hub.parser.grounding import plan_from_reading, reading_from_draft
 from hub.parser.plan import ACTION_SEQUENCES, CHANGE_INTENTS, INTENTS, UNKNOWN, PlanDraft
 
@@ -22,6 +22,7 @@ EVAL_CMDB = Path(__file__).resolve().parents[2] / "shared" / "eval" / "cmdb.yaml
 INDEXES = {
     "eval": CmdbIndex.from_document(load_cmdb_file(EVAL_CMDB)),
     "unseen": CmdbIndex.from_document(load_cmdb_file(DATA / "cmdb_unseen.yaml")),
+    "envs": CmdbIndex.from_document(load_cmdb_file(DATA / "cmdb_unseen_envs.yaml")),
 }
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -31,7 +32,18 @@ def _words(index: CmdbIndex) -> list[str]:
     for table in (lexicon.INTENT_WORDS, lexicon.LAYER_WORDS):
         for group in table.values():
             words.extend(group)
-    words += [*lexicon.IGNORED_WORDS, *lexicon.NEGATION_WORDS, *lexicon.PARTICLES]
+    words += [*lexicon.IGNORED_WORDS, *lexicon.ENV_IGNORED_WORDS, *lexicon.PARTICLES]
+    words += [word for group in lexicon.ENV_WORDS.values() for word in group]
+    words += [
+        "하지 마",
+        "하면 안 돼",
+        "금지",
+        "필요 없어",
+        "안 돼요",
+        "don't",
+        "cancel the",
+        "failed",
+    ]
     words += [
         "2번",
         "3호기",
@@ -68,6 +80,9 @@ def assert_true_to_the_cmdb(plan: Plan, index: CmdbIndex, *, from_llm: bool = Fa
     if not plan.target_nodes:
         assert not plan.requires_approval
     assert plan.needs_clarification == (plan.question is not None)
+    if plan.system_candidates:
+        assert plan.system_name == UNKNOWN and plan.needs_clarification
+        assert all(index.system(code) is not None for code in plan.system_candidates)
     plan.to_json()  # always encodable
 
 
@@ -99,9 +114,19 @@ def test_sentences_of_known_words_give_valid_plans(name: str, data: st.DataObjec
         st.lists(st.one_of(st.sampled_from(_words(index)), st.text(max_size=4)), max_size=12)
     )
     glue = data.draw(st.sampled_from(["", " ", ", ", "에 ", "의 ", "랑 "]))
-    plan = _parse(glue.join(pieces), index)
+    text = glue.join(pieces)
+    plan = _parse(text, index)
     assert plan is not None
     assert_true_to_the_cmdb(plan, index)
+    if negation.prohibition_in(text):
+        assert plan.intent_type not in CHANGE_INTENTS
+    codes = [None, *(e.code for e in index.systems)]
+    institutions = [None, *(i.code for i in index.institutions)]
+    scope = (data.draw(st.sampled_from(institutions)), data.draw(st.sampled_from(codes)))
+    scoped = parse_command(text, index, scope=scope)
+    assert_true_to_the_cmdb(scoped, index)
+    if plan.system_name != UNKNOWN:
+        assert scoped == plan  # a text that names a system wins over the scope
 
 
 @settings(max_examples=25, deadline=None)

@@ -81,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
             settings = LlmSettings.from_env()
     except CmdbFileError as exc:
-        where = f"line {exc.line}: " if exc.line is not None else ""
-        print(f"guardia parse: {exc.source}: {where}{exc.reason}", file=sys.stderr)
+        print(f"guardia parse: {exc}", file=sys.stderr)  # every problem, as cmdb import says
         return 2
     except ValueError as exc:
         print(f"guardia parse: {exc}", file=sys.stderr)

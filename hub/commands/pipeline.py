@@ -27,7 +27,7 @@ from hub.commands.plan_text import describe_plan, examples
 from hub.commands.room_scope import require_commandable, require_in_room, systems_in_room
 from hub.exceptions import Forbidden, IllegalTransition, NotUnderstood, UnknownRoom
 from hub.i18n import lang_of, pick
-from hub.parser import UNKNOWN, CommandTooLong, Plan, builtin_parser
+from hub.parser import UNKNOWN, CommandTooLong, Plan, Scope, builtin_parser
 from hub.rooms.directory import RoomDirectory
 from hub.rooms.voice import BOT_NAME, BotVoice
 from hub.tasks.service import TaskService
@@ -75,19 +75,19 @@ class CommandPipeline:
 
     # -- parsing ---------------------------------------------------------------------------
 
-    async def parse(self, text: str, index: CmdbIndex) -> Plan:
+    async def parse(self, text: str, index: CmdbIndex, scope: Scope | None = None) -> Plan:
         if self._llm_base_url is None:
-            return builtin_parser(index).parse(text)
+            return builtin_parser(index).parse(text, scope=scope)
         from hub.parser import LlmParser, LlmSettings
 
         if self._llm is None or self._llm_index is not index:
             settings = LlmSettings.from_env()
             if settings is None:
-                return builtin_parser(index).parse(text)
+                return builtin_parser(index).parse(text, scope=scope)
             if self._llm is not None:
                 await self._llm.aclose()
             self._llm, self._llm_index = LlmParser(index, settings), index
-        plan: Plan = await self._llm.parse(text)
+        plan: Plan = await self._llm.parse(text, scope=scope)
         return plan
 
     async def aclose(self) -> None:
@@ -111,7 +111,7 @@ class CommandPipeline:
         require_command(identity, inst, system, lang)
         index = await self.cmdb.index()
         try:
-            plan = await self.parse(text, index)
+            plan = await self.parse(text, index, (inst, system))
         except CommandTooLong as exc:
             raise NotUnderstood(str(exc)) from None
         await self._audit(
@@ -133,24 +133,50 @@ class CommandPipeline:
             )
             return
         if UNKNOWN in (plan.institution, plan.system_name):
-            # the parser's own question may list any system of the CMDB: ask only about
-            # the systems of this room, which its members may hear about
-            question = pick(
-                lang,
-                "어느 시스템인지 알 수 없습니다. 이 방의 시스템 중에서 골라 주세요.",
-                "I could not tell which system you mean. Choose one of this room's systems.",
-            )
-            if not in_room:
-                question = pick(
-                    lang, "이 방에는 등록된 시스템이 없습니다.", "This room has no systems."
-                )
-            plan = plan.model_copy(update={"question": question, "system_name": UNKNOWN})
-            await self.ask_back(identity, room_id, text, plan, index, lang, in_room)
+            await self._ask_which_system(identity, room_id, text, plan, index, lang, in_room)
             return
         if plan.needs_clarification:
             await self.ask_back(identity, room_id, text, plan, index, lang, in_room)
             return
         await self.proceed(identity, room, plan, index, lang)
+
+    async def _ask_which_system(
+        self,
+        identity: Identity,
+        room_id: str,
+        text: str,
+        plan: Plan,
+        index: CmdbIndex,
+        lang: str,
+        in_room: list[SystemEntry],
+    ) -> None:
+        """Which system? Offered only among the room's: a question must not tell the room
+        about systems its members may not see, and the parser's own may list any."""
+        here = {s.code for s in in_room}
+        offered = [c for c in plan.system_candidates if c in here]
+        if plan.system_candidates and len(offered) == len(plan.system_candidates):
+            question = plan.question  # every system it names belongs to this room
+        elif offered:
+            question = pick(
+                lang,
+                "어느 시스템인가요? 이 방의 시스템 중에서 골라 주세요.",
+                "Which system do you mean? Choose one of this room's systems.",
+            )
+        else:
+            offered = [s.code for s in in_room if plan.institution in (UNKNOWN, s.institution_code)]
+            question = pick(
+                lang,
+                "어느 시스템인지 알 수 없습니다. 이 방의 시스템 중에서 골라 주세요.",
+                "I could not tell which system you mean. Choose one of this room's systems.",
+            )
+        if not offered:
+            question = pick(
+                lang, "이 방에는 등록된 시스템이 없습니다.", "This room has no systems."
+            )
+        plan = plan.model_copy(
+            update={"question": question, "system_name": UNKNOWN, "system_candidates": offered}
+        )
+        await self.ask_back(identity, room_id, text, plan, index, lang, in_room)
 
     async def ask_back(
         self,
@@ -169,11 +195,7 @@ class CommandPipeline:
         """
         choices: list[tuple[str, str]] = []  # (label, what to add to the sentence)
         if plan.system_name == UNKNOWN or index.system(plan.system_name) is None:
-            choices = [
-                (s.name, s.code)
-                for s in in_room
-                if plan.institution in (UNKNOWN, s.institution_code)
-            ]
+            choices = [(s.name, s.code) for s in in_room if s.code in plan.system_candidates]
         elif plan.infrastructure_layer is None and plan.intent_type != "DEPLOY":
             for layer in ("WAS", "WEB", "DB"):
                 nodes = index.nodes_of(plan.system_name, layer)

@@ -4,9 +4,13 @@ Every name it knows comes from the CMDB it is given (codes, names, aliases, asse
 hosts) and every word from lexicon.py, so it works for any customer's CMDB. One pass of a
 term matcher finds names, layer and intent words; regular expressions find what has a shape
 (file names, node numbers, asset-code-like tokens); what is left over is looked at only to
-notice names the CMDB lacks, so that they become UNKNOWN instead of a guess. A
-`BuiltinParser` is built once per `CmdbIndex` (`parse_command` caches it), because building
-the matcher is the slow part and parsing must stay well under a millisecond or two.
+notice names the CMDB lacks, so that they become UNKNOWN instead of a guess. Each action
+word is read with what stands beside it: a negated one ('재기동하지 마') is no request, and a
+text that forbids anything is never a change plan (negation.py). Environment words choose
+among a system's copies (environments.py). A room's scope stands in for the system a text
+does not name (grounding.scoped). A `BuiltinParser` is built once per `CmdbIndex`
+(`parse_command` caches it), because building the matcher is the slow part and parsing must
+stay well under a millisecond or two.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from collections.abc import Iterable
 
 from cmdb.document import CmdbDocument
 from cmdb.index import CmdbIndex
-from hub.parser import lexicon
+from hub.parser import lexicon, negation
+from hub.parser.environments import env_words
 from hub.parser.exceptions import CommandTooLong
-from hub.parser.grounding import Reading, plan_from_reading
+from hub.parser.grounding import Issue, Reading, Scope, plan_from_reading, scoped
 from hub.parser.matcher import Mention, TermMatcher
 from hub.parser.names import NameResolver
 from hub.parser.plan import CHANGE_INTENTS, LAYERS, Intent, Layer, Plan
+from protocol.names import file_name_problem
 
 #: longer than any command a person types into a chat
 MAX_COMMAND_CHARS = 2000
@@ -71,6 +77,8 @@ _NAME_KINDS = frozenset({"institution", "system", "node"})
 _LAYER_NAMES: dict[str, Layer] = {layer: layer for layer in LAYERS}
 #: a range in a command never spans more nodes than this ('1~3번')
 _MAX_RANGE = 50
+#: a file name quoted back in a question is cut here
+_SHOWN_CHARS = 60
 
 
 def _blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
@@ -103,13 +111,20 @@ class BuiltinParser:
         for layer, words in lexicon.LAYER_WORDS.items():
             terms.extend((word, "layer", layer) for word in words)
         terms.extend((word, "ignore", "") for word in lexicon.IGNORED_WORDS)
-        terms.extend((word, "negation", "") for word in lexicon.NEGATION_WORDS)
-        self._matcher = TermMatcher(terms)
+        terms.extend(env_words())
         self._names = NameResolver(index)
+        terms.extend(
+            (base, "system_base", code) for base, code in self._names.environments.base_terms
+        )
+        self._matcher = TermMatcher(terms)
 
-    def parse(self, text: str) -> Plan:
-        """The plan for one command; raises `CommandTooLong` for an over-long text."""
-        return plan_from_reading(self.read(text), self.index)
+    def parse(self, text: str, *, scope: Scope | None = None) -> Plan:
+        """The plan for one command; raises `CommandTooLong` for an over-long text.
+
+        `scope` is the room's (institution code, system code), either None: a text that
+        names no system is grounded in it (grounding.scoped). Without it, only the text counts.
+        """
+        return plan_from_reading(scoped(self.read(text), scope, self.index), self.index)
 
     def read(self, text: str) -> Reading:
         """What the text says, in CMDB codes, before the target rules."""
@@ -127,11 +142,22 @@ class BuiltinParser:
         numbered = _blank(masked, [*name_spans, *(span for _, span in unknown_nodes)])
         layers = self._layers(text, mentions)
         numbers, number_spans = self._node_numbers(numbered, layers)
-        intent = self._intent(mentions)
+        intent, refused = self._intent(masked, mentions)  # file names are no words
         leftover = _blank(numbered, [*((m.start, m.end) for m in mentions), *number_spans])
-        naming = self._names.resolve(mentions, [code for code, _ in unknown_nodes], leftover)
+        naming = self._names.resolve(mentions, [code for code, _ in unknown_nodes], leftover, text)
         # layers named, including those written into a node number ('was02')
         named_layers = [layer for _, layer in layers] + [layer for layer, _ in numbers if layer]
+        files = list(dict.fromkeys(m.group() for m in artifacts))
+        deployable = tuple(name for name in files if file_name_problem(name) is None)
+        issue, candidates, choices = naming.issue, naming.candidates, naming.choices
+        if intent == "UNKNOWN" and refused:
+            issue, candidates, choices = Issue("negated"), (), ()
+        elif intent == "DEPLOY" and issue is None and len(deployable) < len(files):
+            refused_name = next(name for name in files if name not in deployable)
+            shown = refused_name[:_SHOWN_CHARS] + (
+                "..." if len(refused_name) > _SHOWN_CHARS else ""
+            )
+            issue = Issue("bad_file_name", shown)
         return Reading(
             intent=intent,
             korean=korean,
@@ -140,10 +166,14 @@ class BuiltinParser:
             layers=tuple(dict.fromkeys(named_layers)),
             nodes=naming.nodes,
             numbers=tuple(dict.fromkeys(numbers)),
-            artifacts=tuple(dict.fromkeys(m.group() for m in artifacts)),
-            issue=naming.issue,
+            artifacts=deployable,
+            issue=issue,
             named=naming.named,
-            extra_choices=naming.choices,
+            extra_choices=choices,
+            candidates=candidates,
+            envs=naming.envs,
+            env_words=naming.env_words,
+            refused_change=refused,
         )
 
     def _unknown_codes(
@@ -211,12 +241,30 @@ class BuiltinParser:
         return numbers, [span for *_, span in found]
 
     @staticmethod
-    def _intent(mentions: list[Mention]) -> Intent:
-        said = {mention.value for mention in mentions if mention.kind == "intent"}
-        intent: Intent = next((i for i in lexicon.INTENT_PRIORITY if i in said), "UNKNOWN")
-        if intent in CHANGE_INTENTS and any(m.kind == "negation" for m in mentions):
-            return "UNKNOWN"  # '재기동하지 마세요'
-        return intent
+    def _intent(text: str, mentions: list[Mention]) -> tuple[Intent, bool]:
+        """The intent requested, and whether the text refuses any change (negation.py)."""
+        said = [mention for mention in mentions if mention.kind == "intent"]
+        requested: set[str] = set()
+        symptom = negated = False
+        for position, mention in enumerate(said):
+            stance = negation.stance(
+                text,
+                mention.start,
+                mention.end,
+                previous=said[position - 1].end if position else 0,
+                following=said[position + 1].start if position + 1 < len(said) else -1,
+            )
+            if stance == "request":
+                requested.add(mention.value)
+            negated = negated or (stance == "negated" and mention.value in CHANGE_INTENTS)
+            symptom = symptom or stance == "symptom"
+        refused = negated or negation.prohibition_in(text)
+        if refused:
+            requested -= CHANGE_INTENTS
+        intent: Intent = next((i for i in lexicon.INTENT_PRIORITY if i in requested), "UNKNOWN")
+        if intent == "UNKNOWN" and symptom:
+            intent = "STATUS"  # '재기동이 안 돼요': what is up is the first thing to know
+        return intent, refused
 
 
 def text_is_korean(text: str) -> bool:
@@ -235,12 +283,13 @@ def builtin_parser(index: CmdbIndex) -> BuiltinParser:
     return parser
 
 
-def parse_command(text: str, cmdb: CmdbIndex | CmdbDocument) -> Plan:
+def parse_command(text: str, cmdb: CmdbIndex | CmdbDocument, *, scope: Scope | None = None) -> Plan:
     """Parse one command with the built-in parser: pure, fast once the index has a parser.
 
     Pass a `CmdbIndex` (build it once with `CmdbIndex.from_document`); a `CmdbDocument`
-    works too but is indexed afresh on every call. Raises `CommandTooLong` past
-    MAX_COMMAND_CHARS characters; any other text gives a plan.
+    works too but is indexed afresh on every call. `scope` is the room's (institution code,
+    system code), see `BuiltinParser.parse`. Raises `CommandTooLong` past MAX_COMMAND_CHARS
+    characters; any other text gives a plan.
     """
     index = cmdb if isinstance(cmdb, CmdbIndex) else CmdbIndex.from_document(cmdb)
-    return builtin_parser(index).parse(text)
+    return builtin_parser(index).parse(text, scope=scope)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from cmdb.document import Env
 from hub.parser.plan import Intent, Layer
 
 # fmt: off
@@ -58,9 +59,21 @@ IGNORED_WORDS: tuple[str, ...] = (
     "logon", "blog", "catalog",
 )
 
-#: a change the text says not to make is no command at all
-NEGATION_WORDS: tuple[str, ...] = (
-    "하지 마", "하지 말", "말아 줘", "don't", "dont", "do not", "never",
+#: words that say which environment a text or a name means (cmdb Env: prod, stage, dev)
+ENV_WORDS: Mapping[Env, tuple[str, ...]] = MappingProxyType({
+    "prod": (
+        "운영계", "운영 환경", "운영", "실운영", "상용", "프로덕션", "prod", "production", "prd",
+    ),
+    "stage": (
+        "검증계", "검증 환경", "검증", "스테이징", "스테이지", "테스트계", "테스트 환경", "품질계",
+        "stage", "staging", "stg", "qa",
+    ),
+    "dev": ("개발계", "개발 환경", "개발", "개발서버", "dev", "development"),
+})
+#: words that hold an environment word but say no environment ('운영자', '검증해 줘')
+ENV_IGNORED_WORDS: tuple[str, ...] = (
+    "운영자", "운영팀", "운영체제", "운영 중", "운영하", "운영 시간", "검증해", "검증하",
+    "검증된", "검증 결과", "개발자", "개발팀", "개발사", "개발 중",
 )
 
 LAYER_WORDS: Mapping[Layer, tuple[str, ...]] = MappingProxyType({
@@ -226,6 +239,36 @@ QUESTIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "deploy_file": (
             "배포할 파일 이름을 알려 주세요 (예: app-1.2.3.war).",
             "Which file should I deploy? Name it (e.g. app-1.2.3.war).",
+        ),
+        "bad_file_name": (
+            "배포할 수 없는 파일 이름입니다: {subject}. 영문자, 숫자, . _ + - 로 된 200자 "
+            "이하의 이름이어야 합니다.",
+            "I cannot deploy a file named {subject}: a file name is letters, digits and "
+            ". _ + -, at most 200 characters.",
+        ),
+        "negated": (
+            "하지 말라는 말씀으로 이해했습니다. 아무것도 실행하지 않습니다. 필요한 작업을 다시 "
+            "말씀해 주세요.",
+            "I read that as something not to do, so nothing will run. Tell me what you want done.",
+        ),
+        "which_env": (
+            "'{subject}'은(는) 환경(운영계, 검증계, 개발계)이 여럿입니다. 어느 시스템인가요? "
+            "{choices}",
+            "'{subject}' has several environments (prod, staging, dev). Which system do you "
+            "mean? {choices}",
+        ),
+        "partial_name": (
+            "'{subject}'이라는 시스템은 없습니다. 이 시스템인가요? {choices}",
+            "There is no system called '{subject}'. Do you mean {choices}?",
+        ),
+        "scope_env": (
+            "이 방은 {subject}의 방인데 다른 환경을 말씀하셨습니다. 어느 시스템인가요? {choices}",
+            "This room is for {subject}, but you named another environment. Which system do "
+            "you mean? {choices}",
+        ),
+        "no_such_env": (
+            "'{subject}'에 맞는 시스템을 CMDB에서 찾지 못했습니다. 어느 시스템인가요? {choices}",
+            "I found no system in the CMDB for '{subject}'. Which one do you mean? {choices}",
         ),
     }
 )

@@ -8,7 +8,10 @@ around it is tolerated) and validate, with one repair round; then grounding maps
 onto the CMDB, drops nodes it lacks and recomputes approval. Any failure, or the deadline
 (GUARDIA_LLM_TIMEOUT seconds for the whole exchange), and the built-in parser answers; so it
 does when the LLM leaves undecided (UNKNOWN, or a question) what the built-in parser
-decided. An LLM can make a plan better, never unsafe, and never unavailable.
+decided. Two things the built-in parser decides whatever the LLM says: a text it reads as
+negating or forbidding (negation.py) is never a change plan, and which of a system's
+environment copies a text means (environments.py: an LLM that picks prod for '... 검증계'
+is overruled). An LLM can make a plan better, never unsafe, and never unavailable.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from pydantic import ValidationError
 
 from cmdb.index import CmdbIndex
 from hub.parser.builtin import builtin_parser, text_is_korean
-from hub.parser.grounding import plan_from_reading, reading_from_draft
-from hub.parser.plan import LAYERS, Plan, PlanDraft, draft_json_schema
+from hub.parser.environments import environments_of
+from hub.parser.grounding import Scope, plan_from_reading, reading_from_draft, scoped
+from hub.parser.plan import CHANGE_INTENTS, LAYERS, UNKNOWN, Plan, PlanDraft, draft_json_schema
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +149,12 @@ Rules:
   ROLLBACK (롤백, 원복, 이전 버전, roll back), STATUS (상태, 살아있어, 헬스체크, status, health),
   DISK_CHECK (디스크, 용량, disk), DB_LOCK_CHECK (락, 잠금, 대기 쿼리, lock, blocking),
   LOG_TAIL (로그, log, tail), UNKNOWN (chit-chat, or not an operations command).
+  A command that says NOT to do something (하지 마, 하면 안 돼, 금지, 필요 없어, 취소, 보류,
+  don't, do not, never, no need, cancel) is never RESTART, DEPLOY or ROLLBACK: answer
+  UNKNOWN, or the read-only intent it also asks for.
+- Environment words (운영/운영계/prod, 검증/검증계/스테이징/staging/stg, 개발/개발계/dev)
+  choose between systems whose names differ only by such a word; when the text says none
+  and names no system exactly, or the copy it names does not exist, ask (needs_clarification).
 - institution, system_name: the CODE of the CMDB entry whose code, name or alias the text
   uses; a system named alone implies its institution. "UNKNOWN" when the text names none
   of the CMDB's. Never invent a code.
@@ -207,17 +217,25 @@ class LlmParser:
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def parse(self, text: str) -> Plan:
+    async def parse(self, text: str, *, scope: Scope | None = None) -> Plan:
         """The plan for `text`: the LLM's when it answers well in time, else the built-in one.
 
+        `scope` is the room's (institution code, system code), as for the built-in parser.
         Raises `CommandTooLong` as the built-in parser does; nothing else.
         """
-        fallback = self._builtin.parse(text)
+        builtin_reading = self._builtin.read(text)
+        fallback = plan_from_reading(scoped(builtin_reading, scope, self.index), self.index)
         try:
             async with asyncio.timeout(self.settings.timeout):
                 draft = await self._ask(text)
             reading = reading_from_draft(draft, text, self.index, text_is_korean(text))
-            plan = plan_from_reading(reading, self.index)
+            plan = plan_from_reading(scoped(reading, scope, self.index), self.index)
+            if builtin_reading.refused_change and plan.intent_type in CHANGE_INTENTS:
+                log.info("the text negates or forbids a change; the LLM's change plan is refused")
+                return fallback
+            if self._other_copy(plan, fallback):
+                log.info("LLM chose another environment's copy; the built-in parser's plan is kept")
+                return fallback
             if _undecided(plan) and not _undecided(fallback):
                 log.info("LLM left the command undecided; the built-in parser's plan is kept")
                 return fallback
@@ -230,6 +248,21 @@ class LlmParser:
             reason = f"{type(exc).__name__}: {exc}"
         log.warning("LLM parse failed (%s); the built-in parser answers", reason)
         return fallback
+
+    def _other_copy(self, plan: Plan, fallback: Plan) -> bool:
+        """Whether the LLM chose a system whose environment copy the built-in parser did not."""
+        if plan.system_name == UNKNOWN or plan.system_name == fallback.system_name:
+            return False
+        family = environments_of(self.index).family(plan.system_name)
+        decided = fallback.system_name != UNKNOWN or bool(fallback.system_candidates)
+        return (
+            len(family) > 1
+            and decided
+            and (
+                fallback.system_name in family
+                or bool(set(fallback.system_candidates) & set(family))
+            )
+        )
 
     async def _ask(self, text: str) -> PlanDraft:
         messages: list[ChatCompletionMessageParam] = [

@@ -76,6 +76,9 @@ class Plan(BaseModel):
     requires_approval: bool
     needs_clarification: bool
     question: str | None
+    #: system codes a question about which system offers (buttons); added last, so that
+    #: the JSON of a plan keeps its field order (operations.md, "The plan")
+    system_candidates: tuple[Name, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -87,6 +90,10 @@ class Plan(BaseModel):
             raise ValueError("deploy_artifacts belong to DEPLOY plans only")
         if len(set(self.target_nodes)) != len(self.target_nodes):
             raise ValueError("target_nodes repeats a node")
+        if self.system_candidates and (self.system_name != UNKNOWN or not self.question):
+            raise ValueError("system_candidates come with a question and no system chosen")
+        if len(set(self.system_candidates)) != len(self.system_candidates):
+            raise ValueError("system_candidates repeats a system")
         return self
 
     def to_json(self) -> bytes:
