@@ -6,7 +6,7 @@ fixing one problem per run is slow. Lines come from `yaml.compose`: the composed
 walked once to remember where every key and value sits, and pydantic's error locations are
 mapped back onto it. Codes, hosts, agent ids and service names must have the shapes in
 protocol/names.py, the ones the agent checks too: the hub never stores a name the agent
-would refuse. `dump_cmdb` writes the canonical form that the
+would refuse. `cmdb.dump.dump_cmdb` writes the canonical form that the
 database export builds on: `load_cmdb(dump_cmdb(d)) == d` and dumping is deterministic.
 """
 
@@ -337,75 +337,3 @@ def load_cmdb_file(path: str | Path) -> CmdbDocument:
     except UnicodeDecodeError as exc:
         raise CmdbFileError(f"not UTF-8 text ({exc.reason})", source=source) from None
     return load_cmdb(text, source=source)
-
-
-class _Flow(dict[str, Any]):
-    """A mapping written on one line, as nodes and agents are in hand-written files."""
-
-
-class _CanonicalDumper(yaml.SafeDumper):
-    pass
-
-
-def _represent_flow(dumper: yaml.SafeDumper, data: _Flow) -> yaml.Node:
-    return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True)
-
-
-def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
-    flow = all(isinstance(item, str) for item in data)
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
-
-
-_CanonicalDumper.add_representer(_Flow, _represent_flow)
-_CanonicalDumper.add_representer(list, _represent_list)
-
-
-def _node_data(node: Node) -> _Flow:
-    return _Flow(
-        asset_code=node.asset_code,
-        host=node.host,
-        port=node.port,
-        layer=node.layer,
-        env=node.env,
-        agent=node.agent,
-        services=list(node.services),
-    )
-
-
-def _agent_data(agent: Agent) -> _Flow:
-    data = _Flow(id=agent.id)
-    if agent.institution is not None:
-        data["institution"] = agent.institution
-    return data
-
-
-def dump_cmdb(doc: CmdbDocument) -> str:
-    """The canonical YAML of `doc`: fixed key order, one line per node, Unicode as written."""
-    data = {
-        "institutions": [
-            {
-                "code": institution.code,
-                "name": institution.name,
-                "aliases": list(institution.aliases),
-                "systems": [
-                    {
-                        "code": system.code,
-                        "name": system.name,
-                        "aliases": list(system.aliases),
-                        "nodes": [_node_data(node) for node in system.nodes],
-                    }
-                    for system in institution.systems
-                ],
-            }
-            for institution in doc.institutions
-        ],
-        "agents": [_agent_data(agent) for agent in doc.agents],
-    }
-    return yaml.dump(
-        data,
-        Dumper=_CanonicalDumper,
-        allow_unicode=True,
-        sort_keys=False,
-        default_flow_style=False,
-        width=4096,
-    )

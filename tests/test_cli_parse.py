@@ -115,7 +115,7 @@ def test_an_llm_that_is_down_costs_a_fallback_not_an_answer(index: CmdbIndex) ->
     assert b"sk-secret-key-for-the-test" not in done.stderr
 
 
-@pytest.mark.parametrize("cmdb", ["hub/demo_files/cmdb.yaml", "examples/cmdb.yaml"])
+@pytest.mark.parametrize("cmdb", ["hub/cli/demo_files/cmdb.yaml", "examples/cmdb.yaml"])
 def test_a_staging_request_in_the_shipped_cmdbs_targets_staging(cmdb: str) -> None:
     texts = ["디브레인 검증계 WAS 재기동", "dBrain staging WAS restart", "디브레인 WAS 재기동"]
     done = guardia_parse("--cmdb", str(REPO / cmdb), stdin="\n".join(texts) + "\n")

@@ -14,10 +14,10 @@ from cmdb.document import (
     Institution,
     Node,
     System,
-    dump_cmdb,
     load_cmdb,
     load_cmdb_file,
 )
+from cmdb.dump import dump_cmdb
 from cmdb.exceptions import CmdbFileError
 
 DATA = Path(__file__).resolve().parent / "data"

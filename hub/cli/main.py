@@ -78,7 +78,7 @@ def cmd_cmdb_import(args: argparse.Namespace) -> int:
 
 
 def cmd_cmdb_export(args: argparse.Namespace) -> int:
-    from cmdb.document import dump_cmdb
+    from cmdb.dump import dump_cmdb
     from cmdb.importer import export_document
 
     document = asyncio.run(_with_session(export_document))

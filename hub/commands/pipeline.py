@@ -170,11 +170,13 @@ class CommandPipeline:
                 "I could not tell which system you mean. Choose one of this room's systems.",
             )
         if not offered:
-            question = pick(
-                lang, "이 방에는 등록된 시스템이 없습니다.", "This room has no systems."
-            )
+            question = pick(lang, "이 방에는 시스템이 없습니다.", "This room has no systems.")
         plan = plan.model_copy(
-            update={"question": question, "system_name": UNKNOWN, "system_candidates": offered}
+            update={
+                "question": question,
+                "system_name": UNKNOWN,
+                "system_candidates": tuple(offered),
+            }
         )
         await self.ask_back(identity, room_id, text, plan, index, lang, in_room)
 
