@@ -34,6 +34,7 @@ from hub.demo import AGENT_ID, AGENT_YAML, DEMO_FILES, ROOM_SCOPES, ROOMS, USERS
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 DOCS = REPO / "docs"
 
 expect.set_options(timeout=20_000)
@@ -140,8 +141,17 @@ class Person:
         await self.page.press("#composer-text", "Enter")
 
     async def open_room(self, room_id: str) -> None:
+        """Choose a room in the sidebar; on a phone, open the room drawer first."""
+        if await self.page.locator("#rooms-toggle").is_visible():
+            await self.page.locator("#rooms-toggle").click()
         await self.page.click(f'.room-item[data-room="{room_id}"]')
         await expect(self.page.locator(f'.timeline[data-room="{room_id}"]')).to_be_visible()
+
+    async def inject(self, *frames: dict[str, Any]) -> list[int]:
+        """Hand stored room frames to the app as if the hub had sent them (frames the hub
+        does not send yet); each gets the next seq of its room. Returns the seqs."""
+        seqs: list[int] = await self.page.evaluate(INJECT, list(frames))
+        return seqs
 
     def timeline(self, room_id: str) -> Locator:
         return self.page.locator(f'.timeline[data-room="{room_id}"]')
@@ -151,8 +161,22 @@ class Person:
         assert not left, left
 
 
-async def new_window(browser: Browser, locale: str = "ko-KR") -> Person:
-    context = await browser.new_context(viewport=VIEWPORT, locale=locale)
+INJECT = """(frames) => frames.map((frame) => {
+    const app = window.__guardia.app;
+    const seq = app.store.room(frame.room_id).highest + 1;
+    app.received({ v: 1, sender: "GUARDiA-Bot", sender_type: "BOT", timestamp: new Date().toISOString(),
+                   message_id: `m-test-${frame.room_id}-${seq}`, ...frame, seq });
+    return seq;
+})"""
+
+
+async def new_window(browser: Browser, locale: str = "ko-KR", phone: bool = False) -> Person:
+    if phone:
+        context = await browser.new_context(
+            viewport=PHONE, locale=locale, is_mobile=True, has_touch=True, device_scale_factor=2
+        )
+    else:
+        context = await browser.new_context(viewport=VIEWPORT, locale=locale)
     page = await context.new_page()
     person = Person(context, page)
     page.on("pageerror", lambda exc: person.errors.append(f"pageerror: {exc}"))
@@ -164,10 +188,15 @@ async def new_window(browser: Browser, locale: str = "ko-KR") -> Person:
 
 
 async def sign_in(
-    browser: Browser, lab: WebLab, user: str, room: str = "ops", locale: str = "ko-KR"
+    browser: Browser,
+    lab: WebLab,
+    user: str,
+    room: str = "ops",
+    locale: str = "ko-KR",
+    phone: bool = False,
 ) -> Person:
     """A browser window signed in as `user`, connected, with `room` open."""
-    person = await new_window(browser, locale)
+    person = await new_window(browser, locale, phone)
     await person.page.goto(f"{lab.url}#{room}")
     await person.page.fill("#signin-token", lab.tokens[user])
     await person.page.click("#signin-form button[type=submit]")
