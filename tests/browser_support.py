@@ -7,6 +7,8 @@ configuration) on a free port, so the browser tests drive the screens people fir
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from playwright.async_api import (
     Locator,
     Page,
     ViewportSize,
+    WebSocket,
     async_playwright,
     expect,
 )
@@ -132,6 +135,10 @@ class Person:
     context: BrowserContext
     page: Page
     errors: list[str] = field(default_factory=list)
+    sent: list[dict[str, Any]] = field(default_factory=list)  # frames the page sent the hub
+
+    def sent_of(self, msg_type: str) -> list[dict[str, Any]]:
+        return [frame for frame in self.sent if frame.get("msg_type") == msg_type]
 
     async def close(self) -> None:
         await self.context.close()
@@ -149,7 +156,7 @@ class Person:
 
     async def inject(self, *frames: dict[str, Any]) -> list[int]:
         """Hand stored room frames to the app as if the hub had sent them (frames the hub
-        does not send yet); each gets the next seq of its room. Returns the seqs."""
+        does not send yet); each gets the next seq of its room unless it names one."""
         seqs: list[int] = await self.page.evaluate(INJECT, list(frames))
         return seqs
 
@@ -163,7 +170,7 @@ class Person:
 
 INJECT = """(frames) => frames.map((frame) => {
     const app = window.__guardia.app;
-    const seq = app.store.room(frame.room_id).highest + 1;
+    const seq = frame.seq ?? app.store.room(frame.room_id).highest + 1;
     app.received({ v: 1, sender: "GUARDiA-Bot", sender_type: "BOT", timestamp: new Date().toISOString(),
                    message_id: `m-test-${frame.room_id}-${seq}`, ...frame, seq });
     return seq;
@@ -184,6 +191,15 @@ async def new_window(browser: Browser, locale: str = "ko-KR", phone: bool = Fals
         "console",
         lambda msg: person.errors.append(f"console: {msg.text}") if msg.type == "error" else None,
     )
+
+    def watch(ws: WebSocket) -> None:
+        def sent(payload: str | bytes) -> None:
+            with contextlib.suppress(ValueError):
+                person.sent.append(json.loads(payload))
+
+        ws.on("framesent", sent)
+
+    page.on("websocket", watch)
     return person
 
 
