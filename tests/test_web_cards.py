@@ -362,3 +362,81 @@ async def test_thumbs_send_feedback_and_stay_chosen_whatever_the_hub_answers(
     await expect(plan.locator(".feedback button")).to_have_count(2)
     alice.assert_no_errors()
     await alice.close()
+
+
+PLAN = {
+    "intent_type": "DEPLOY",
+    "institution": "MOF",
+    "system_name": "BUDGET",
+    "infrastructure_layer": "WAS",
+    "target_nodes": ["MOF-WAS-02", "MOF-WAS-01"],
+    "action_sequence": ["DEPLOY_ARTIFACT", "HEALTH_CHECK"],
+    "deploy_artifacts": ["budget-9.war"],
+    "requires_approval": True,
+    "needs_clarification": False,
+    "question": None,
+}
+ARTIFACT = {
+    "filename": "budget-9.war",
+    "sha256": SHA,
+    "size": 3 * 1024 * 1024,
+    "uploaded_by": "alice",
+}
+
+
+async def test_fields_the_hub_will_add_are_shown_when_present(
+    browser: Browser,  # noqa: F811
+    web_lab: WebLab,  # noqa: F811
+) -> None:
+    carol = await sign_in(browser, web_lab, "carol", room="budget", locale="en-US")
+    task = "TFIELDS000001"
+    common = {"room_id": "budget", "task_id": task, "plan": PLAN, "artifacts": [ARTIFACT]}
+    cancel = {"type": "BUTTON", "label": "취소", "action_id": "A-fields-cancel",
+              "command_code": "CANCEL_TASK", "style": "danger"}  # fmt: skip
+    await carol.inject(
+        {"msg_type": "COMMAND_PLAN", "requires_approval": True, "requested_by": "alice",
+         "system_label": "예산시스템", "interactive_actions": [cancel], **common},
+        {"msg_type": "APPROVAL_REQUEST", "requested_by": "alice",
+         "expires_at": "2099-01-01T00:00:00Z", "interactive_actions": [], **common},
+    )  # fmt: skip
+    plan = carol.timeline("budget").locator(f'.card-plan[data-task="{task}"]')
+    await expect(plan.locator(".card-lead")).to_have_text("Deploy · 예산시스템 (BUDGET) WAS")
+    await expect(plan.locator(".requester")).to_have_text("Requested by alice")
+    await expect(plan.locator(".chip").first).to_have_text("MOF-WAS-02")  # the plan's order
+    approval = carol.timeline("budget").locator(f'.card-approval[data-task="{task}"]')
+    sha = approval.locator(".approval-files .artifact-sha")
+    await expect(sha).to_have_text(f"sha256 {SHA[:12]}…")
+    await expect(sha).to_have_attribute("title", SHA)  # the exact file, in full on hover
+    await expect(approval.locator(".approval-files .artifact-size")).to_have_text("3.0 MiB")
+    await expect(approval.locator(".approval-files .artifact-by")).to_have_text("uploaded by alice")
+
+    await carol.inject(
+        {"msg_type": "TASK_UPDATE", "room_id": "budget", "task_id": task, "status": "APPROVED",
+         "actor": "bob", "message": "approved by bob"},
+        {"msg_type": "TASK_FINISHED", "room_id": "budget", "task_id": task, "status": "FAILED",
+         "reason": "AGENT_NOT_CONNECTED", "results": [],
+         "content": "에이전트 demo-agent가 제한 시간 안에 연결되지 않았습니다"},
+    )  # fmt: skip
+    await expect(approval.locator(".decision")).to_have_text("Approved by bob")
+    result = carol.timeline("budget").locator(f'.card-result[data-task="{task}"]')
+    await expect(result).to_have_attribute("data-reason", "AGENT_NOT_CONNECTED")
+    await expect(result.locator(".result-reason")).to_have_text(
+        "The agent did not connect in time."
+    )
+    await expect(result).not_to_contain_text("에이전트")  # the hub's Korean sentence is not needed
+    await expect(plan.locator(".progress")).to_have_count(0)  # it never ran
+    await expect(plan.locator(".outcome-text")).to_have_text("The agent did not connect in time.")
+    await expect(plan.locator("button[data-code=CANCEL_TASK]")).to_have_count(0)
+
+    # a hub-side ending with no structure at all: the hub's words, marked as its note
+    await carol.inject(
+        {"msg_type": "TASK_FINISHED", "room_id": "budget", "task_id": "TFIELDS000002",
+         "status": "FAILED", "results": [], "content": "내부 오류로 작업을 보내지 못했습니다"},
+    )  # fmt: skip
+    bare = carol.timeline("budget").locator('.card-result[data-task="TFIELDS000002"]')
+    await expect(bare.locator(".result-note")).to_have_text(
+        "Hub's note: 내부 오류로 작업을 보내지 못했습니다"
+    )
+    await expect(bare.locator(".feedback")).to_have_count(0)  # nothing ran: nothing to rate
+    carol.assert_no_errors()
+    await carol.close()

@@ -1,6 +1,6 @@
 // On a phone the room list is a drawer: the ☰ button in the room's header opens it over the
 // room, choosing a room, the backdrop or Escape closes it. The button carries a badge while
-// another room has something unread or an approval waiting for this user.
+// another room has an approval waiting for this user, or something unread.
 
 const PHONE = "(max-width: 640px)";
 
@@ -42,9 +42,12 @@ export class Drawer {
     this.toggle.setAttribute("aria-expanded", "false");
   }
 
-  /** The badge: unread frames and waiting approvals in rooms other than the open one. */
-  setBadge(count) {
+  /** The badge: approvals waiting for this user in other rooms (⚑ n), else their unread count. */
+  setBadge({ unread, awaiting }) {
+    const count = awaiting || unread;
     this.badge.hidden = count <= 0;
-    this.badge.textContent = count > 99 ? "99+" : String(count);
+    this.badge.dataset.kind = awaiting ? "awaiting" : "unread";
+    const shown = count > 99 ? "99+" : String(count);
+    this.badge.textContent = awaiting ? `⚑ ${shown}` : shown;
   }
 }

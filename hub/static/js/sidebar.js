@@ -25,7 +25,10 @@ export class Sidebar {
   renderRooms() {
     const rooms = [...this.store.rooms.values()];
     const elsewhere = rooms.filter((room) => room.info.id !== this.active);
-    this.onBadge?.(elsewhere.reduce((sum, room) => sum + room.unread + this.store.awaitingMe(room.info.id), 0));
+    this.onBadge?.({
+      unread: elsewhere.reduce((sum, room) => sum + room.unread, 0),
+      awaiting: elsewhere.reduce((sum, room) => sum + this.store.awaitingMe(room.info.id), 0),
+    });
     if (!rooms.length) {
       replaceChildren(this.list, el("li", { class: "room-empty", text: t("rooms.none") }));
       return;
