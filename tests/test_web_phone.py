@@ -140,3 +140,21 @@ async def test_a_wide_table_scrolls_inside_its_card_on_a_phone(
     await fits(carol)
     carol.assert_no_errors()
     await carol.close()
+
+
+@pytest.mark.parametrize("width", [360, 420])
+async def test_nothing_is_wider_than_the_screen_from_360_to_420_px(
+    browser: Browser,  # noqa: F811
+    web_lab: WebLab,  # noqa: F811
+    width: int,
+) -> None:
+    """The rooms the tests above filled (plans, approvals, results, a wide table) at the
+    narrowest and widest phone sizes."""
+    person = await sign_in(browser, web_lab, "carol", room="budget", phone=True)
+    await person.page.set_viewport_size({"width": width, "height": 800})
+    await expect(card(person, "result")).not_to_have_count(0)
+    await fits(person)
+    await person.open_room("ops")
+    await fits(person)
+    person.assert_no_errors()
+    await person.close()
