@@ -122,8 +122,12 @@ async def test_deploy_uploaded_from_the_page_is_approved_in_another_browser(
 
     moving = asyncio.ensure_future(bar_values(alice, task_id))
     await request.locator("button[data-code=APPROVE]").click()
+    # pressed, then used once the task moves on: by the presser himself
     await expect(request.locator("button[data-code=APPROVE]")).to_have_attribute(
-        "data-state", "pressed"
+        "data-state", "used"
+    )
+    await expect(request.locator("button[data-code=APPROVE] .btn-state")).to_have_text(
+        "처리됨 · 나"
     )
     values = await moving
     assert any(0 < v < 1 for v in values), values
