@@ -7,6 +7,8 @@ configuration) on a free port, so the browser tests drive the screens people fir
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from playwright.async_api import (
     Locator,
     Page,
     ViewportSize,
+    WebSocket,
     async_playwright,
     expect,
 )
@@ -34,6 +37,7 @@ from hub.cli.demo import AGENT_ID, AGENT_YAML, DEMO_FILES, ROOM_SCOPES, ROOMS, U
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 DOCS = REPO / "docs"
 
 expect.set_options(timeout=20_000)
@@ -131,6 +135,10 @@ class Person:
     context: BrowserContext
     page: Page
     errors: list[str] = field(default_factory=list)
+    sent: list[dict[str, Any]] = field(default_factory=list)  # frames the page sent the hub
+
+    def sent_of(self, msg_type: str) -> list[dict[str, Any]]:
+        return [frame for frame in self.sent if frame.get("msg_type") == msg_type]
 
     async def close(self) -> None:
         await self.context.close()
@@ -140,8 +148,17 @@ class Person:
         await self.page.press("#composer-text", "Enter")
 
     async def open_room(self, room_id: str) -> None:
+        """Choose a room in the sidebar; on a phone, open the room drawer first."""
+        if await self.page.locator("#rooms-toggle").is_visible():
+            await self.page.locator("#rooms-toggle").click()
         await self.page.click(f'.room-item[data-room="{room_id}"]')
         await expect(self.page.locator(f'.timeline[data-room="{room_id}"]')).to_be_visible()
+
+    async def inject(self, *frames: dict[str, Any]) -> list[int]:
+        """Hand stored room frames to the app as if the hub had sent them (frames the hub
+        does not send yet); each gets the next seq of its room unless it names one."""
+        seqs: list[int] = await self.page.evaluate(INJECT, list(frames))
+        return seqs
 
     def timeline(self, room_id: str) -> Locator:
         return self.page.locator(f'.timeline[data-room="{room_id}"]')
@@ -151,8 +168,22 @@ class Person:
         assert not left, left
 
 
-async def new_window(browser: Browser, locale: str = "ko-KR") -> Person:
-    context = await browser.new_context(viewport=VIEWPORT, locale=locale)
+INJECT = """(frames) => frames.map((frame) => {
+    const app = window.__guardia.app;
+    const seq = frame.seq ?? app.store.room(frame.room_id).highest + 1;
+    app.received({ v: 1, sender: "GUARDiA-Bot", sender_type: "BOT", timestamp: new Date().toISOString(),
+                   message_id: `m-test-${frame.room_id}-${seq}`, ...frame, seq });
+    return seq;
+})"""
+
+
+async def new_window(browser: Browser, locale: str = "ko-KR", phone: bool = False) -> Person:
+    if phone:
+        context = await browser.new_context(
+            viewport=PHONE, locale=locale, is_mobile=True, has_touch=True, device_scale_factor=2
+        )
+    else:
+        context = await browser.new_context(viewport=VIEWPORT, locale=locale)
     page = await context.new_page()
     person = Person(context, page)
     page.on("pageerror", lambda exc: person.errors.append(f"pageerror: {exc}"))
@@ -160,14 +191,28 @@ async def new_window(browser: Browser, locale: str = "ko-KR") -> Person:
         "console",
         lambda msg: person.errors.append(f"console: {msg.text}") if msg.type == "error" else None,
     )
+
+    def watch(ws: WebSocket) -> None:
+        def sent(payload: str | bytes) -> None:
+            with contextlib.suppress(ValueError):
+                person.sent.append(json.loads(payload))
+
+        ws.on("framesent", sent)
+
+    page.on("websocket", watch)
     return person
 
 
 async def sign_in(
-    browser: Browser, lab: WebLab, user: str, room: str = "ops", locale: str = "ko-KR"
+    browser: Browser,
+    lab: WebLab,
+    user: str,
+    room: str = "ops",
+    locale: str = "ko-KR",
+    phone: bool = False,
 ) -> Person:
     """A browser window signed in as `user`, connected, with `room` open."""
-    person = await new_window(browser, locale)
+    person = await new_window(browser, locale, phone)
     await person.page.goto(f"{lab.url}#{room}")
     await person.page.fill("#signin-token", lab.tokens[user])
     await person.page.click("#signin-form button[type=submit]")

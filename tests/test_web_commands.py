@@ -36,9 +36,10 @@ async def test_read_only_command_shows_its_plan_then_a_result_card(
     await alice.say("@guardia 예산시스템 WAS 상태 확인해줘")
 
     plan = card(alice, "budget", "plan").last
-    await expect(plan).to_contain_text("예산시스템 (BUDGET) WAS 상태 확인")
+    await expect(plan.locator(".card-lead")).to_have_text("MOF/BUDGET WAS 상태 확인")
     await expect(plan.locator(".chip")).to_have_text(["MOF-WAS-01", "MOF-WAS-02"])
-    await expect(plan.locator(".step")).to_have_text(["HEALTH_CHECK"])
+    await expect(plan.locator(".step")).to_have_text(["헬스 체크"])
+    await expect(plan.locator(".step")).to_have_attribute("data-code", "HEALTH_CHECK")
     await expect(plan.locator(".badge")).to_have_text("바로 실행")
     task_id = await plan.get_attribute("data-task")
 
@@ -121,8 +122,12 @@ async def test_deploy_uploaded_from_the_page_is_approved_in_another_browser(
 
     moving = asyncio.ensure_future(bar_values(alice, task_id))
     await request.locator("button[data-code=APPROVE]").click()
+    # pressed, then used once the task moves on: by the presser himself
     await expect(request.locator("button[data-code=APPROVE]")).to_have_attribute(
-        "data-state", "pressed"
+        "data-state", "used"
+    )
+    await expect(request.locator("button[data-code=APPROVE] .btn-state")).to_have_text(
+        "처리됨 · 나"
     )
     values = await moving
     assert any(0 < v < 1 for v in values), values
@@ -154,7 +159,10 @@ async def test_a_button_shows_pressed_refused_and_expired(
 
     await disk_button(dave).click()  # a viewer may not run it
     await expect(disk_button(dave)).to_have_attribute("data-state", "refused")
-    await expect(dave.timeline("budget").locator(".action-error").last).to_contain_text("FORBIDDEN")
+    refusal = dave.timeline("budget").locator(".action-error").last
+    await expect(refusal).to_have_attribute("data-code", "FORBIDDEN")
+    await expect(refusal.locator(".error-sentence")).to_have_text("이 작업을 할 권한이 없습니다.")
+    await expect(refusal.locator(".error-detail")).to_contain_text("dave")  # the hub's words
 
     await disk_button(alice).click()
     await expect(disk_button(alice)).to_have_attribute("data-state", "pressed")
@@ -162,7 +170,10 @@ async def test_a_button_shows_pressed_refused_and_expired(
     await expect(progress.locator(".bar-overall")).to_be_visible()
     result = alice.timeline("budget").locator('.card[data-kind="result"]').last
     await expect(result).to_have_attribute("data-status", "SUCCEEDED")
-    await expect(result.locator(".result-row .step").first).to_have_text("CHECK_DISK_SPACE")
+    await expect(result.locator(".result-row .step").first).to_have_attribute(
+        "data-code", "CHECK_DISK_SPACE"
+    )
+    await expect(result.locator(".result-row .step").first).to_have_text("디스크 용량")
     await expect(progress.locator(".bar-overall")).to_have_attribute("data-value", "1.000")
 
     await disk_button(carol).click()  # pressed already, by alice

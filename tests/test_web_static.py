@@ -44,21 +44,43 @@ def test_no_module_turns_strings_into_html_or_code(module: Path) -> None:
     assert "https://" not in source and "http://" not in source
 
 
-def _keys(block: str) -> set[str]:
-    return set(re.findall(r'^\s{4}"([^"]+)":', block, re.MULTILINE))
+def _keys(path: Path) -> list[str]:
+    return re.findall(r'^\s{2}"([^"]+)":', path.read_text(), re.MULTILINE)
 
 
 def test_every_string_is_in_korean_and_english() -> None:
-    source = (STATIC / "js" / "i18n.js").read_text()
-    en_block = source.split("\n  en: {", 1)[1].split("\n  },", 1)[0]
-    ko_block = source.split("\n  ko: {", 1)[1].split("\n  },", 1)[0]
-    en, ko = _keys(en_block), _keys(ko_block)
-    assert en == ko, en ^ ko
+    en = _keys(STATIC / "js" / "strings_en.js")
+    ko = _keys(STATIC / "js" / "strings_ko.js")
+    assert len(en) == len(set(en)) and len(ko) == len(set(ko)), "a key is defined twice"
+    assert set(en) == set(ko), set(en) ^ set(ko)
     used = set()
     for module in MODULES:
-        used |= set(re.findall(r'\bt\("([a-zA-Z.]+)"', module.read_text()))
+        used |= set(re.findall(r'\bt[n]?\("([a-zA-Z.]+)"', module.read_text()))
         used |= set(re.findall(r'data-i18n(?:-[a-z]+)?="([a-zA-Z.]+)"', module.read_text()))
     used |= set(
         re.findall(r'data-i18n(?:-[a-z]+)?="([a-zA-Z.]+)"', (STATIC / "index.html").read_text())
     )
-    assert used <= en, used - en
+    # tn("key", n) reads key.one and key.other
+    missing = {k for k in used if k not in en and not {f"{k}.one", f"{k}.other"} <= set(en)}
+    assert not missing, missing
+
+
+def test_every_error_code_and_status_reads_as_words_in_both_languages() -> None:
+    """A card shows a sentence for every code the protocol has (protocol/codes.py, messages)."""
+    from protocol.codes import ErrorCode
+    from protocol.messages import TaskStatus
+
+    en = set(_keys(STATIC / "js" / "strings_en.js"))
+    for code in ErrorCode:
+        assert f"error.{code.value}" in en, code
+    for status in TaskStatus.__args__:  # type: ignore[attr-defined]
+        assert f"status.{status}" in en, status
+    for reason in ("REJECTED", "EXPIRED", "AGENT_NOT_CONNECTED", "DEADLINE", "CANCELLED"):
+        assert f"reason.{reason}" in en, reason
+    for reason in ("AGENT_RESTARTED", "INTERNAL"):
+        assert f"reason.{reason}" in en, reason
+
+
+@pytest.mark.parametrize("module", [*MODULES, *sorted(STATIC.glob("*.css"))], ids=lambda p: p.name)
+def test_modules_stay_small(module: Path) -> None:
+    assert len(module.read_text().splitlines()) < 400, f"{module.name}: split it"

@@ -2,7 +2,9 @@
 // sending, uploads. Modules: store (state), socket (connection), timeline/render/cards (DOM).
 
 import { HISTORY_PAGE, fetchEarlier, fetchLatest, fetchRooms } from "./api.js";
+import { errorSentence } from "./cards.js";
 import { Composer } from "./composer.js";
+import { Drawer } from "./drawer.js";
 import { applyStatic, onLangChange, t } from "./i18n.js";
 import { Sidebar } from "./sidebar.js";
 import { ChatSocket, newMessageId } from "./socket.js";
@@ -23,8 +25,15 @@ export class App {
     this.active = null;
     this.epoch = 0; // one per authenticated connection
     this.stats = { frames: 0, duplicates: 0, hellos: 0 };
-    this.ctx = { store: this.store, press: (frame, button) => this.press(frame, button) };
-    this.sidebar = new Sidebar(this.store, { onSelect: (id) => this.select(id) });
+    this.ctx = {
+      store: this.store,
+      press: (frame, button) => this.press(frame, button),
+      feedback: (frame, helpful) => this.feedback(frame, helpful),
+      remindAt: (when) => this.remindAt(when),
+    };
+    this.reminders = new Map(); // ms -> timer: redraw when a button or request expires
+    this.drawer = new Drawer();
+    this.sidebar = new Sidebar(this.store, { onSelect: (id) => this.select(id), onBadge: (count) => this.drawer.setBadge(count) });
     this.composer = new Composer({ onSend: (text) => this.sendChat(text), onFile: (file) => this.upload.start(file, this.active) });
     this.upload = new UploadPanel(document.getElementById("upload-panel"), {
       token,
@@ -101,7 +110,8 @@ export class App {
     room.unread = 0;
     this.sidebar.setActive(roomId);
     this.renderRoomHead();
-    this.composer.focus();
+    this.drawer.close();
+    if (!this.drawer.isPhone) this.composer.focus(); // on a phone the keyboard would cover the room
   }
 
   renderRoomHead() {
@@ -171,12 +181,20 @@ export class App {
       timeline.refreshTask(frame.task_id);
       this.sidebar.renderRooms(); // approval requests waiting for this user
     }
+    if (frame.msg_type === "ALERT" && frame.alert_id) timeline.refreshAlert(frame.alert_id);
+    if (frame.msg_type === "BUTTON_STATE") for (const id of frame.action_ids ?? []) timeline.refreshAction(id);
     if (frame.msg_type === "ERROR" && frame.ref) this.refusedAction(frame);
-    if (UNREAD_TYPES.has(frame.msg_type) && frame.room_id !== this.active && !echo) {
+    if (this.isNews(frame) && frame.room_id !== this.active && !echo) {
       room.unread += 1;
       this.sidebar.renderRooms();
     }
     this.caughtUp(room);
+  }
+
+  /** Whether a frame counts as unread: a new alert does, its later updates do not. */
+  isNews(frame) {
+    if (frame.msg_type === "ALERT") return this.store.alerts.get(frame.alert_id)?.anchorSeq === frame.seq;
+    return UNREAD_TYPES.has(frame.msg_type);
   }
 
   /** After a reconnect's replay: what we sent before the drop and never saw stored failed. */
@@ -195,6 +213,8 @@ export class App {
   /** An ERROR for one of our frames (no seq): shown next to the button or message it refused. */
   directError(frame) {
     const error = { code: frame.code, message: frame.message ?? "" };
+    // the hub does not know FEEDBACK yet (issue 10): the thumbs stay as chosen, quietly
+    if (this.store.feedbackSent.has(frame.ref)) return;
     if (this.refusedAction(frame)) return;
     const sent = this.store.chatsSent.get(frame.ref);
     if (sent) {
@@ -210,7 +230,7 @@ export class App {
       this.sidebar.renderRooms();
       return;
     }
-    notice(`${frame.code}: ${error.message}`);
+    notice(`${errorSentence(frame.code)} ${error.message}`.trim());
   }
 
   refusedAction(frame) {
@@ -231,6 +251,29 @@ export class App {
     this.store.actionsSent.set(id, button.action_id);
     this.store.setButton(button.action_id, "pressed");
     for (const timeline of this.timelines.values()) timeline.refreshAction(button.action_id);
+  }
+
+  /** Thumbs up/down on a bot card: shown at once, sent as FEEDBACK when connected. */
+  feedback(frame, helpful) {
+    if (this.store.feedback.get(frame.message_id) === helpful) return;
+    this.store.feedback.set(frame.message_id, helpful);
+    const id = this.socket?.send({ msg_type: "FEEDBACK", room_id: frame.room_id, target_message_id: frame.message_id, helpful });
+    if (id) this.store.feedbackSent.set(id, frame.message_id);
+    this.timelines.get(frame.room_id)?.refreshFeedback(frame.message_id);
+  }
+
+  /** Redraw everything once `when` (ms) has passed: buttons and requests expire by the clock. */
+  remindAt(when) {
+    if (!Number.isFinite(when) || when <= Date.now() || this.reminders.has(when)) return;
+    const delay = Math.min(when - Date.now() + 250, 2 ** 31 - 1);
+    this.reminders.set(
+      when,
+      setTimeout(() => {
+        this.reminders.delete(when);
+        for (const timeline of this.timelines.values()) timeline.renderAll();
+        this.sidebar.renderRooms();
+      }, delay),
+    );
   }
 
   sendChat(content, messageId = newMessageId()) {

@@ -1,6 +1,8 @@
 // The message box: Enter sends (not while a Korean syllable is still being composed),
 // Shift+Enter breaks the line, the box grows with its text; the ＋ button uploads a file.
 
+import { t } from "./i18n.js";
+
 const MAX_HEIGHT_PX = 200;
 
 export class Composer {
@@ -18,6 +20,14 @@ export class Composer {
       this.submit(onSend);
     });
     this.text.addEventListener("input", () => this.fit());
+    // a narrow box shows a short hint rather than a cut-off long one
+    const narrow = window.matchMedia("(max-width: 640px)");
+    const hint = () => {
+      this.text.dataset.i18nPlaceholder = narrow.matches ? "composer.placeholderShort" : "composer.placeholder";
+      this.text.placeholder = t(this.text.dataset.i18nPlaceholder);
+    };
+    narrow.addEventListener("change", hint);
+    hint();
     document.getElementById("attach").addEventListener("click", () => this.file.click());
     this.file.addEventListener("change", () => {
       const [chosen] = this.file.files;

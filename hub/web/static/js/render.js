@@ -1,9 +1,13 @@
 // Stored room frames to timeline items: who said it and when, around a text or a card.
 // One renderer per msg_type, in a table; a frame that shows nothing returns null.
 
-import { approvalCard, buttonRow, errorCard, planCard, progressCard, resultCard } from "./cards.js";
+import { alertCard } from "./alert_card.js";
+import { buttonRow } from "./buttons.js";
 import { el } from "./dom.js";
-import { formatDateTime, formatTime, t } from "./i18n.js";
+import { errorCard } from "./error_card.js";
+import { formatDateTime, formatTime, label, t } from "./i18n.js";
+import { approvalCard, planCard } from "./plan_cards.js";
+import { progressCard, resultCard } from "./task_cards.js";
 
 export const BOT_NAME = "GUARDiA-Bot";
 const MENTION = /^(\s*@(?:guardia|bot)\b)/i;
@@ -26,6 +30,8 @@ const BODIES = {
   APPROVAL_REQUEST: approvalCard,
   TASK_FINISHED: resultCard,
   ERROR: errorCard,
+  ALERT: alertCard,
+  // BUTTON_STATE shows nothing by itself: the buttons it names are drawn as used
   TASK_UPDATE(ctx, frame) {
     // updates fold into the task's card; only a task with no earlier card gets one here
     const task = ctx.store.tasks.get(frame.task_id);
@@ -51,7 +57,7 @@ function header(ctx, frame, kind) {
     el("span", { class: "sender", text: frame.sender ?? "" }),
     mine ? el("span", { class: "badge badge-me", text: t("msg.you") }) : null,
     kind === "bot" ? el("span", { class: "badge badge-bot", text: "BOT" }) : null,
-    severity && severity !== "LOW" ? el("span", { class: `badge badge-sev-${severity.toLowerCase()}`, text: severity }) : null,
+    severity && severity !== "LOW" ? el("span", { class: `badge badge-sev-${severity.toLowerCase()}`, text: label("alert.severity", severity) }) : null,
     frame.timestamp ? el("time", { text: formatTime(frame.timestamp), attrs: { datetime: frame.timestamp }, title: formatDateTime(frame.timestamp) }) : null,
   ]);
 }
@@ -67,7 +73,7 @@ export function renderFrame(ctx, frame) {
     "article",
     {
       class: `msg msg-${kind} type-${frame.msg_type.toLowerCase().replaceAll("_", "-")}`,
-      data: { seq: frame.seq, type: frame.msg_type, task: frame.task_id ?? null, sender: frame.sender ?? "" },
+      data: { seq: frame.seq, type: frame.msg_type, task: frame.task_id ?? null, alert: frame.alert_id ?? null, sender: frame.sender ?? "" },
     },
     [avatar(frame, kind), el("div", { class: "msg-body" }, [header(ctx, frame, kind), content])],
   );

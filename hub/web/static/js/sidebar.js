@@ -4,11 +4,13 @@ import { el, replaceChildren } from "./dom.js";
 import { t } from "./i18n.js";
 
 export class Sidebar {
-  constructor(store, { onSelect }) {
+  constructor(store, { onSelect, onBadge }) {
     this.store = store;
     this.onSelect = onSelect;
+    this.onBadge = onBadge;
     this.list = document.getElementById("room-list");
     this.conn = document.getElementById("conn-status");
+    this.connMini = document.getElementById("conn-mini");
     this.connState = { state: "connecting", detail: {} };
     this.countdown = null;
     this.active = null;
@@ -22,6 +24,11 @@ export class Sidebar {
 
   renderRooms() {
     const rooms = [...this.store.rooms.values()];
+    const elsewhere = rooms.filter((room) => room.info.id !== this.active);
+    this.onBadge?.({
+      unread: elsewhere.reduce((sum, room) => sum + room.unread, 0),
+      awaiting: elsewhere.reduce((sum, room) => sum + this.store.awaitingMe(room.info.id), 0),
+    });
     if (!rooms.length) {
       replaceChildren(this.list, el("li", { class: "room-empty", text: t("rooms.none") }));
       return;
@@ -80,5 +87,9 @@ export class Sidebar {
       text = seconds > 0 ? t("conn.offline", { seconds }) : t("conn.retrying");
     }
     this.conn.querySelector(".conn-text").textContent = text;
+    // phones: the sidebar is a closed drawer, so the room's header shows the state too
+    this.connMini.dataset.state = state;
+    this.connMini.title = text;
+    this.connMini.querySelector(".conn-mini-text").textContent = state === "online" ? "" : text;
   }
 }

@@ -1,11 +1,10 @@
-// What the app knows: rooms and their frames (deduplicated by seq), tasks folded from the
-// frames that tell about them, button states, and what this browser sent.
+// What the app knows: rooms and their frames (deduplicated by seq), tasks and alerts folded
+// from the frames that tell about them, button states, and what this browser sent.
 
-const FINAL = new Set(["SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED", "REJECTED", "EXPIRED"]);
+import { mayApprove } from "./roles.js";
+import { TASK_FRAME_TYPES, TaskView } from "./task_view.js";
 
-export function isFinal(status) {
-  return FINAL.has(status);
-}
+export { isFinal } from "./task_view.js";
 
 /** One room: its stored frames by seq. A seq seen once is never added again. */
 export class RoomLog {
@@ -38,111 +37,50 @@ export class RoomLog {
   }
 }
 
-/** A task as the room has heard of it: plan, approval, live progress, result. */
-export class TaskView {
-  constructor(taskId, roomId) {
-    this.taskId = taskId;
-    this.roomId = roomId;
-    this.plan = null;
-    this.headline = null; // the plan in the bot's words: its first line, without "[T…]"
-    this.requiresApproval = false;
-    this.requestedBy = null;
-    this.expiresAt = null;
-    this.status = "QUEUED";
-    this.statusSeq = 0;
-    this.progress = 0;
-    this.nodes = new Map(); // node -> {step, message, progress, ok}
-    this.finished = null; // the TASK_FINISHED frame
-    this.anchorSeq = null; // the first frame about the task: where a progress card sits
-  }
-
-  get isFinal() {
-    return this.finished !== null || isFinal(this.status);
-  }
-
-  setStatus(status, seq) {
-    if (this.finished !== null) return;
-    if (seq >= this.statusSeq) {
-      this.status = status;
-      this.statusSeq = seq;
-    }
-  }
-
-  node(name) {
-    if (!this.nodes.has(name)) this.nodes.set(name, { step: null, message: "", progress: 0, ok: null });
-    return this.nodes.get(name);
-  }
-
-  /** Steps per node, as planned (a button-run task has one step per node). */
-  stepsPerNode() {
-    return this.plan?.action_sequence?.length || 1;
+/** One incident's card: the newest ALERT by seq, shown where the first one sits. */
+export class AlertView {
+  constructor(alertId) {
+    this.alertId = alertId;
+    this.latest = null;
+    this.anchorSeq = null;
   }
 
   apply(frame) {
-    const seq = frame.seq ?? 0;
-    if (this.anchorSeq === null || seq < this.anchorSeq) this.anchorSeq = seq;
-    const handler = TASK_FRAMES[frame.msg_type];
-    if (handler) handler(this, frame, seq);
+    if (this.anchorSeq === null || frame.seq < this.anchorSeq) this.anchorSeq = frame.seq;
+    if (this.latest === null || frame.seq > this.latest.seq) this.latest = frame;
   }
 }
 
-// Frames may be folded in any order (history pages load after live frames), so each
-// handler only moves things forward: progress by max, status by seq, results are final.
-const TASK_FRAMES = {
-  COMMAND_PLAN(task, frame, seq) {
-    task.plan = frame.plan ?? null;
-    task.headline = String(frame.content ?? "").split("\n", 1)[0].replace(`[${task.taskId}]`, "").trim() || null;
-    task.requiresApproval = Boolean(frame.requires_approval);
-    for (const node of task.plan?.target_nodes ?? []) task.node(node);
-    task.setStatus(task.requiresApproval ? "PENDING_APPROVAL" : "QUEUED", seq);
-  },
-  APPROVAL_REQUEST(task, frame, seq) {
-    task.plan = task.plan ?? frame.plan ?? null;
-    task.requiresApproval = true;
-    task.requestedBy = frame.requested_by ?? null;
-    task.expiresAt = frame.expires_at ?? null;
-    for (const node of task.plan?.target_nodes ?? []) task.node(node);
-    task.setStatus("PENDING_APPROVAL", seq);
-  },
-  TASK_UPDATE(task, frame, seq) {
-    task.setStatus(frame.status, seq);
-    if (typeof frame.progress === "number") task.progress = Math.max(task.progress, frame.progress);
-    if (!frame.node) return;
-    const node = task.node(frame.node);
-    const steps = task.plan?.action_sequence ?? [];
-    const index = Math.max(0, steps.indexOf(frame.step));
-    // the agent's message ends a step with ": ok" or ": FAILED"; until then it is half done
-    const done = /: (ok|FAILED)\b/.test(frame.message ?? "");
-    const estimate = (index + (done ? 1 : 0.5)) / task.stepsPerNode();
-    if (estimate >= node.progress) {
-      node.progress = Math.min(1, estimate);
-      node.step = frame.step ?? node.step;
-      node.message = frame.message ?? node.message;
+const ADDRESSED = /^\s*@(?:guardia|bot)\b/i;
+const SERVER_BUTTON_STATES = { USED: "used", EXPIRED: "expired" };
+
+/** Stored frames that fold into the store besides tasks: msg_type -> fold(store, frame). */
+const FOLDS = {
+  BUTTON_STATE(store, frame) {
+    const state = SERVER_BUTTON_STATES[frame.state];
+    if (!state) return;
+    for (const actionId of frame.action_ids ?? []) {
+      const known = store.serverButtons.get(actionId);
+      if (!known || known.seq < frame.seq) store.serverButtons.set(actionId, { state, by: frame.by ?? null, seq: frame.seq });
     }
-    if (done && /: FAILED\b/.test(frame.message)) node.ok = false;
   },
-  TASK_FINISHED(task, frame) {
-    task.finished = frame;
-    task.status = frame.status;
-    task.progress = 1;
-    for (const result of frame.results ?? []) {
-      const node = task.node(result.node);
-      node.progress = 1;
-      node.ok = node.ok === false ? false : Boolean(result.ok);
-      node.step = result.action;
-      node.message = result.summary ?? "";
-    }
+  ALERT(store, frame) {
+    if (!frame.alert_id) return;
+    if (!store.alerts.has(frame.alert_id)) store.alerts.set(frame.alert_id, new AlertView(frame.alert_id));
+    store.alerts.get(frame.alert_id).apply(frame);
   },
 };
-
-const TASK_FRAME_TYPES = new Set(Object.keys(TASK_FRAMES));
 
 export class Store {
   constructor() {
     this.me = null; // {user, roles}
     this.rooms = new Map();
     this.tasks = new Map();
-    this.buttons = new Map(); // action_id -> {state, error}
+    this.alerts = new Map(); // alert_id -> AlertView
+    this.buttons = new Map(); // action_id -> {state, error}: what became of our own press
+    this.serverButtons = new Map(); // action_id -> {state, by, seq}: BUTTON_STATE frames
+    this.feedback = new Map(); // target message_id -> helpful (this browser's thumbs)
+    this.feedbackSent = new Map(); // message_id of a FEEDBACK frame -> target message_id
     this.actionsSent = new Map(); // message_id -> action_id
     this.chatsSent = new Map(); // message_id -> {roomId, content, state, error, seq}
     this.joinsSent = new Map(); // message_id -> room_id
@@ -165,6 +103,7 @@ export class Store {
     const room = this.rooms.get(frame.room_id);
     if (!room || !room.add(frame)) return false;
     if (frame.task_id && TASK_FRAME_TYPES.has(frame.msg_type)) this.task(frame.task_id, frame.room_id).apply(frame);
+    FOLDS[frame.msg_type]?.(this, frame);
     return true;
   }
 
@@ -181,18 +120,31 @@ export class Store {
     this.buttons.set(actionId, { state, error });
   }
 
-  /**
-   * Approve/Reject are for approvers and admins whose scope covers the plan's system
-   * (roles read "approver", "approver:MOF" or "approver:MOF/BUDGET"). The hub checks again.
-   */
+  /** Approve/Reject: approvers and admins in the plan's scope. The hub checks again. */
   mayApprove(plan) {
-    const inst = plan?.institution;
-    const system = plan?.system_name;
-    return (this.me?.roles ?? []).some((role) => {
-      const [name, scope] = role.split(":", 2);
-      if (name !== "approver" && name !== "admin") return false;
-      return !scope || scope === inst || scope === `${inst}/${system}`;
-    });
+    return mayApprove(this.me, plan);
+  }
+
+  /**
+   * Who asked for a task. COMMAND_PLAN does not say yet (only APPROVAL_REQUEST does), so
+   * until the hub sends `requested_by` on it: the last person who addressed the bot in the
+   * room before the plan appeared. Only decides whether a Cancel button is shown.
+   */
+  requesterOf(task) {
+    if (task.requestedBy) return task.requestedBy;
+    const room = this.rooms.get(task.roomId);
+    let best = null;
+    for (const frame of room?.frames.values() ?? []) {
+      if (frame.msg_type !== "CHAT" || frame.sender_type !== "HUMAN" || frame.seq >= task.anchorSeq) continue;
+      if (!ADDRESSED.test(frame.content ?? "")) continue;
+      if (!best || frame.seq > best.seq) best = frame;
+    }
+    return best?.sender ?? null;
+  }
+
+  /** The state a server told us a button is in (BUTTON_STATE), if any. */
+  serverButton(actionId) {
+    return this.serverButtons.get(actionId) ?? null;
   }
 
   /** Approval requests in a room that this user could decide now. */
@@ -200,7 +152,7 @@ export class Store {
     let count = 0;
     for (const task of this.tasks.values()) {
       if (task.roomId !== roomId || task.status !== "PENDING_APPROVAL" || !task.requestedBy) continue;
-      if (task.requestedBy !== this.me?.user && this.mayApprove(task.plan)) count += 1;
+      if (task.requestedBy !== this.me?.user && !task.isFinal && this.mayApprove(task.plan)) count += 1;
     }
     return count;
   }

@@ -85,7 +85,11 @@ export class Timeline {
     if (!frame) return;
     const open = new Set([...item.querySelectorAll("details[open]")].map((d) => d.dataset.fold));
     const fresh = renderFrame(this.ctx, frame);
-    if (!fresh) return;
+    if (!fresh) {
+      // its card now sits at another frame (an earlier ALERT or update of the same thing)
+      this.stick(() => item.remove());
+      return;
+    }
     for (const details of fresh.querySelectorAll("details")) details.open = open.has(details.dataset.fold);
     fresh.className = item.className;
     this.stick(() => item.replaceWith(fresh));
@@ -94,6 +98,20 @@ export class Timeline {
   refreshTask(taskId) {
     for (const item of [...byData("task", taskId, this.list)]) {
       if (item.matches("article")) this.redraw(item);
+    }
+  }
+
+  refreshAlert(alertId) {
+    for (const item of [...byData("alert", alertId, this.list)]) {
+      if (item.matches("article")) this.redraw(item);
+    }
+  }
+
+  /** Items whose cards show a feedback row for this stored message. */
+  refreshFeedback(messageId) {
+    for (const row of [...byData("target", messageId, this.list)]) {
+      const item = row.closest("article");
+      if (item) this.redraw(item);
     }
   }
 

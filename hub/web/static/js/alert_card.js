@@ -1,0 +1,69 @@
+// An incident's card (issue 11): one per alert_id, where its first ALERT sits, showing the
+// newest ALERT's state. A later ALERT with the same id redraws this card instead of adding one.
+
+import { buttonRow } from "./buttons.js";
+import { cardHead, field } from "./cards.js";
+import { el } from "./dom.js";
+import { formatDate, formatDateTime, formatTime, label, t, tn } from "./i18n.js";
+
+const STATUS_TONE = { firing: "bad", acknowledged: "warn", resolved: "ok" };
+const SEVERITIES = new Set(["LOW", "MEDIUM", "HIGH", "CRITICAL"]);
+
+/** Buttons an incident's state has settled: who acknowledged it, nothing to restart once resolved. */
+function alertSettled(alert, button) {
+  const code = button.command_code;
+  if (code === "ACK_ALERT") {
+    if (alert.status === "acknowledged") return { state: "used", by: alert.acknowledged_by ?? null };
+    if (alert.status === "resolved") return { state: "closed" };
+  }
+  if (code === "RESTART_SERVICE" && alert.status === "resolved") return { state: "closed" };
+  return null;
+}
+
+function statusPill(status) {
+  return el("span", { class: `pill pill-${STATUS_TONE[status] ?? "neutral"}`, text: label("alert.status", status), data: { status } });
+}
+
+function severityBadge(severity) {
+  if (!SEVERITIES.has(severity)) return null;
+  return el("span", { class: `badge badge-sev-${severity.toLowerCase()}`, text: label("alert.severity", severity), data: { severity } });
+}
+
+function seen(alert) {
+  const count = Number.isInteger(alert.occurrences) && alert.occurrences > 0 ? alert.occurrences : 1;
+  const first = alert.first_seen ? formatTime(alert.first_seen) : "";
+  const last = alert.last_seen ? formatTime(alert.last_seen) : "";
+  const span = first && last && first !== last ? t("alert.span", { first, last }) : first || last;
+  return [
+    el("span", { class: "alert-count", text: tn("alert.occurrences", count), data: { count } }),
+    span ? el("span", { class: "alert-span", text: span, title: `${formatDateTime(alert.first_seen)} – ${formatDateTime(alert.last_seen)}` }) : null,
+  ];
+}
+
+function similarLine(similar) {
+  if (!similar || typeof similar !== "object" || !similar.resolution) return null;
+  return el("p", {
+    class: "alert-similar",
+    text: t("alert.similar", { at: formatDate(similar.at), asset: similar.asset_code ?? "", resolution: similar.resolution }),
+  });
+}
+
+/** The body of the first ALERT of an incident; later ones render nothing by themselves. */
+export function alertCard(ctx, frame) {
+  const view = ctx.store.alerts.get(frame.alert_id);
+  if (!view || view.anchorSeq !== frame.seq) return null;
+  const alert = view.latest;
+  const status = STATUS_TONE[alert.status] ? alert.status : "firing";
+  return el("section", { class: `card card-alert tone-${STATUS_TONE[status]}`, data: { kind: "alert", alert: alert.alert_id, status, severity: alert.severity ?? null, latestSeq: alert.seq } }, [
+    cardHead("⚠", t("alert.title"), null, [severityBadge(alert.severity), statusPill(status)]),
+    el("div", { class: "card-lead alert-title", text: alert.title ?? "" }),
+    alert.summary ? el("p", { class: "card-text alert-summary", text: alert.summary }) : null,
+    el("div", { class: "fields" }, [
+      alert.asset_code ? field(t("alert.asset"), [el("code", { class: "chip", text: alert.asset_code })]) : null,
+      alert.source ? field(t("alert.source"), [el("span", { text: alert.source })]) : null,
+      field(t("alert.seen"), seen(alert)),
+    ]),
+    similarLine(alert.similar),
+    buttonRow(ctx, alert, alert.interactive_actions, { derive: (button) => alertSettled({ ...alert, status }, button) }),
+  ]);
+}
