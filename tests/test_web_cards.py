@@ -260,10 +260,10 @@ def chat(text: str, **extra: Any) -> dict[str, Any]:
 
 
 async def ping_button(person: Person) -> str:
-    """The CHECK_DISK_SPACE button of a fresh ping in ops: its action_id."""
-    before = await person.timeline("ops").locator("button[data-code=CHECK_DISK_SPACE]").count()
+    """The CHECK_DISK_SPACE button of a fresh ping in budget: its action_id."""
+    before = await person.timeline("budget").locator("button[data-code=CHECK_DISK_SPACE]").count()
     await person.say("@guardia ping")
-    buttons = person.timeline("ops").locator("button[data-code=CHECK_DISK_SPACE]")
+    buttons = person.timeline("budget").locator("button[data-code=CHECK_DISK_SPACE]")
     await expect(buttons).to_have_count(before + 1)
     action_id = await buttons.last.get_attribute("data-action-id")
     assert action_id
@@ -274,12 +274,12 @@ async def test_button_state_shows_a_button_used_and_by_whom(
     browser: Browser,  # noqa: F811
     web_lab: WebLab,  # noqa: F811
 ) -> None:
-    alice = await sign_in(browser, web_lab, "alice", locale="ko-KR")
+    alice = await sign_in(browser, web_lab, "alice", room="budget", locale="ko-KR")
     action_id = await ping_button(alice)
-    button = alice.timeline("ops").locator(f'button[data-action-id="{action_id}"]')
+    button = alice.timeline("budget").locator(f'button[data-action-id="{action_id}"]')
     await expect(button.locator(".btn-label")).to_have_text("디스크 확인")  # by command_code
     await expect(button).to_be_enabled()
-    frame = {"msg_type": "BUTTON_STATE", "room_id": "ops", "sender_type": "SYSTEM",
+    frame = {"msg_type": "BUTTON_STATE", "room_id": "budget", "sender_type": "SYSTEM",
              "action_ids": [action_id], "state": "USED", "by": "carol"}  # fmt: skip
     await alice.inject(frame)
     await expect(button).to_be_disabled()
@@ -291,7 +291,7 @@ async def test_button_state_shows_a_button_used_and_by_whom(
         {**frame, "action_ids": ["A-later"], "state": "EXPIRED", "by": None},
         {
             "msg_type": "CHAT",
-            "room_id": "ops",
+            "room_id": "budget",
             "content": "pong",
             "is_widget": True,
             "interactive_actions": [
@@ -305,7 +305,7 @@ async def test_button_state_shows_a_button_used_and_by_whom(
             ],
         },
     )
-    later = alice.timeline("ops").locator('button[data-action-id="A-later"]')
+    later = alice.timeline("budget").locator('button[data-action-id="A-later"]')
     await expect(later).to_have_attribute("data-state", "expired")
     await expect(later).to_be_disabled()
     assert not alice.sent_of("ACTION")
@@ -318,13 +318,13 @@ async def test_a_button_pressed_before_someone_signs_in_is_shown_used_to_them(
     browser: Browser,  # noqa: F811
     web_lab: WebLab,  # noqa: F811
 ) -> None:
-    alice = await sign_in(browser, web_lab, "alice", locale="ko-KR")
+    alice = await sign_in(browser, web_lab, "alice", room="budget", locale="ko-KR")
     action_id = await ping_button(alice)
-    await alice.timeline("ops").locator(f'button[data-action-id="{action_id}"]').click()
-    await expect(alice.timeline("ops").locator('.card[data-kind="result"]').last).to_have_count(1)
+    await alice.timeline("budget").locator(f'button[data-action-id="{action_id}"]').click()
+    await expect(alice.timeline("budget").locator('.card[data-kind="result"]').last).to_have_count(1)
     await alice.close()
-    carol = await sign_in(browser, web_lab, "carol", locale="en-US")
-    button = carol.timeline("ops").locator(f'button[data-action-id="{action_id}"]')
+    carol = await sign_in(browser, web_lab, "carol", room="budget", locale="en-US")
+    button = carol.timeline("budget").locator(f'button[data-action-id="{action_id}"]')
     try:
         await expect(button).to_have_attribute("data-state", "used", timeout=5_000)
         await expect(button.locator(".btn-state")).to_have_text("used · by alice")

@@ -108,7 +108,9 @@ async def test_deploy_uploaded_from_the_page_is_approved_in_another_browser(
 
     # the requester sees her request waiting; an approver sees the buttons
     own = card(alice, "budget", "approval", task_id)
-    await expect(own.locator(".card-note")).to_contain_text("다른 승인자")
+    await expect(own.locator(".card-note", has_text="다른 승인자")).to_have_count(1)
+    # the exact file the approver approves: its sha256 is on the card
+    await expect(own).to_contain_text(hashlib.sha256(war).hexdigest()[:12])
     await expect(own.locator("button")).to_have_count(0)
     request = card(bob, "budget", "approval", task_id)
     await expect(request.locator("button[data-code=APPROVE]")).to_be_enabled()
