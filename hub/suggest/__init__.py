@@ -12,7 +12,7 @@ Pure of the hub: no HubState, no database; names come from the `CmdbIndex` it is
     s.lang        'ko' | 'en', the writer's language
     s.choices     system codes to offer when s.plan.system_name == 'UNKNOWN'
     render_message(s, lang, index) -> str       what the bot says, e.g.
-                  'DB 지연 징후가 감지되었습니다. 예산시스템(BUDGET) DB 대기 쿼리를 조회할까요?'
+                  'DB 지연 징후가 감지되었습니다. 급여시스템(PAY) DB 대기 쿼리를 조회할까요?'
     detector.dismiss(text, room_scope, index)   a false alarm: a `none` exemplar for that
                                                 scope, in chromadb (hubs sharing a server
                                                 all see it); store.add_dismissal(text, scope)

@@ -66,6 +66,9 @@ def _with_scope(reading: Reading, scope: Scope | None, index: CmdbIndex) -> Read
                 extra_choices=(),
             )
         return reading
+    if issue is not None and issue.kind == "unknown_system" and reading.institution is None:
+        # a system the CMDB lacks, said in this institution's room: ask among its systems
+        return replace(reading, institution=institution)
     if not reading.named:
         return replace(
             reading, institution=institution, system=entry.code if entry else None, named=True

@@ -2,7 +2,7 @@
 
 Detection never builds text: this module does, in Korean or English, from the plan's codes
 and the CMDB's names (which keep their language). A plan that names its system offers the
-diagnostic on it ('예산시스템(BUDGET) DB 대기 쿼리를 조회할까요?'); one that does not asks
+diagnostic on it ('급여시스템(PAY) DB 대기 쿼리를 조회할까요?'); one that does not asks
 which system, listing the candidates; one that needs another answer (a system with no DB
 for a lock check) says the plan's own question.
 """

@@ -5,7 +5,7 @@ A rule is `strong` when its words alone describe the symptom ('락 대기', 'no 
 do not decide: they add a bonus to their kind's semantic score (detector.py), so a weak word
 in small talk stays quiet and a symptom in words no exemplar has is still heard. Texts are
 matched after NFKC, in lower case, with CMDB names taken out (a system called
-'로그분석시스템' says nothing about logs). Generic ops language only: no names.
+'로그관리시스템' says nothing about logs). Generic ops language only: no names.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ _DB = (
 _LOCK = r"(?:(?<![연하추단오허쾌])락|잠금|\blocks?\b|\blocked\b|\blocking\b)"
 _SLOW = (
     r"(?:느리|느려|느립|느린|느림|지연|멈춰|멈췄|멈춤|버벅|안\s*끝|한참|오래\s*걸|타임\s*아웃|"
-    r"timeout|timing out|timed out|time out|\bhang|\bhung\b|stuck|\bslow|sluggish|lag|"
+    r"timeout|timing out|timed out|time out|\bhang|\bhung\b|stuck|\bslow|sluggish|crawl|\blag|"
     r"unresponsive|never finish|take forever|taking forever|응답.{0,4}(?:없|느|안))"
 )
 _DISK = (

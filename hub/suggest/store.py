@@ -82,6 +82,10 @@ class ExemplarStore:
             raise StoreUnavailable(f"the exemplar store cannot be used: {exc}") from exc
 
     @property
+    def client(self) -> ClientAPI:
+        return self._client
+
+    @property
     def collection(self) -> Collection:
         return self._collection
 

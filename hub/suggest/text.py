@@ -1,7 +1,7 @@
 """A chat line made ready for the rules and the model: NFKC, CMDB names taken out.
 
 Names are taken out because they carry no symptom and would mislead both layers: a system
-called '로그분석시스템' is not a log error, and an alias such as '예산' or 'kiosk' would pull the
+called '로그관리시스템' is not a log error, and an alias such as '급여' or 'payroll' would pull the
 embedding toward whatever exemplar happens to share it. Which system is meant is grounding's
 business (grounding.py), from the original text. The name matcher is the parser's own
 `TermMatcher` over the index's terms, built once per index.
