@@ -90,8 +90,12 @@ def test_a_verdict_says_why_it_is_quiet(detector: SymptomDetector, unseen_index:
     assert detector.assess("EMR", None, unseen_index).reason == "empty"
     assert detector.assess("디스크 정리 다 끝났어요", None, unseen_index).reason == "resolved"
     chat = detector.assess("다들 주말 잘 보내세요", None, unseen_index)
-    assert chat.reason == "quiet" and chat.suggestion is None
+    assert chat.reason == "unheard" and chat.suggestion is None  # no rule heard a symptom
     assert chat.score is not None and chat.score < 0 and chat.embed_seconds > 0
+    # a rule hears '먹통', but the line is office chat: the semantic layer keeps it quiet
+    office = detector.assess("사무실 프린터가 또 먹통이네요", "SNUH/EMR", unseen_index)
+    assert office.reason == "quiet" and office.kind == "service_down"
+    assert office.scores["none"] > office.scores["service_down"]
     hit = detector.assess("데이터베이스 락 대기 세션이 쌓여요", "SNUH/EMR", unseen_index)
     assert hit.reason == "symptom" and hit.suggestion is not None
     assert hit.suggestion.score == hit.score and hit.score > 0

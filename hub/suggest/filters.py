@@ -6,8 +6,9 @@ Checked before anything is embedded (it is cheap and it is final):
   'no errors now', 'back up').
 - `planned`: work announced for later ('다음 주 디스크 증설 예정', 'tomorrow we replace ...').
 - `topic`: a document, meeting or policy about a subject ('설계서 공유드립니다', '정책 회의').
-- `question`: a question about people, places or times ('담당자 누구죠?'), not about a symptom
-  ('DB 왜 이렇게 느리죠?' is still a symptom).
+- `question`: a question about people, places or times ('담당자 누구죠?'), or how to handle
+  or why a symptom happens in general ('디스크 풀 나면 어떻게 대응하나요?'); not a question
+  about a symptom now ('DB 왜 이렇게 느리죠?' is still a symptom).
 Matched like the rules: NFKC, lower case, CMDB names taken out. Generic words only.
 """
 
@@ -46,9 +47,11 @@ _PATTERNS: Mapping[Reason, tuple[str, ...]] = MappingProxyType({
         r"정상\s*(?:동작|작동|운영)\s*(?:합|해|중|하고|됩|되고)",
         r"복구\s*(?:됐|되었|완료|됨|했|돼)|돌아왔|돌아옴",
         r"여유\s*(?:가\s*|는\s*)?(?:있|많|충분|생겼)|여유롭",
-        r"(?:이상|문제|에러|오류|장애|특이\s*사항)\s*(?:이|가|은|는)?\s*(?:없|無)",
+        r"(?:이상|문제|에러|오류|장애|이슈|특이\s*사항)\s*(?:이|가|은|는)?\s*(?:없|無)",
         r"풀렸|풀림|끝났|끝남|(?:정리|점검|조치|복구|해결|작업|확보)\s*(?:이\s*|가\s*)?(?:완료|끝|했)",
         r"빨라졌|빨라짐|나아졌|나아짐|좋아졌|살아났",
+        r"(?:었|았|였|났|찼|됐|했)던\s*(?:게|거|건|일|적)",  # a symptom that was: '찼던 게'
+        r"(?:kill|킬)\s*(?:했|함|완료)|\bkilled\b",  # the blocking session is gone
         r"\bno (?:more |new )?(?:errors?|exceptions?|timeouts?|locks?|issues?|problems?|alarms?)\b",
         r"\bback (?:up|online|to normal)\b|\bresolved\b|\bfixed\b",
         r"\brecovered\b|\b(?:working|works|running|fast) (?:again|fine|normally)\b|\ball good\b",
@@ -65,7 +68,7 @@ _PATTERNS: Mapping[Reason, tuple[str, ...]] = MappingProxyType({
         r"설계서|명세서|계획서|보고서|요청서|신청서|품의서?|기안|매뉴얼|가이드\s*문서|문서\s*(?:공유|올려|업데이트)",
         r"회의(?:합|해|하|를|는|에서|록|\s*(?:자료|일정|시간|때))|미팅(?:합|해|하|을|은|에서|\s*일정)",
         r"교육(?:\s*자료|\s*일정|을|은|합|해|받)|세미나|워크숍|정책|스터디",
-        r"(?:공유|첨부)\s*(?:드립|드려|합니|했|해\s*드)|자료\s*(?:공유|올려|드립|보내|첨부)",
+        r"(?:공유|첨부)\s*(?:드립|드려|합니|했|해\s*드|해\s*주|부탁)|자료\s*(?:공유|올려|드립|보내|첨부)",
         r"\bdocument(?:ation)?\b|\bspec(?:ification)?s?\b|\bslides\b|\bdeck\b|\brunbook\b|"
         r"\bplaybook\b|\bwiki\b|\bpolic(?:y|ies)\b|\bmeeting\b|\bagenda\b|\bworkshop\b|"
         r"\btraining\b|(?:let'?s|please|code) review\b",
@@ -74,6 +77,14 @@ _PATTERNS: Mapping[Reason, tuple[str, ...]] = MappingProxyType({
         r"누구|담당자|담당\s*부서|연락처|전화\s*번호|어디(?:죠|예요|에요|인가요|야|에\s*있)",
         r"언제(?:인가요|예요|에요|죠|야|하나요|해요|할까요)|몇\s*시(?!간)",
         r"^\s*(?:who|when|where)\b|\bwho (?:is|owns|handles)\b|\bcontact (?:person|info|point)",
+        # how-to and why questions about a symptom in general, not one happening now
+        r"(?:(?:하|나|되|걸리|생기|차|터지|뜨|오|있|없|났|찼|죽|멈추)면|때|경우에?는?)\s*(?:보통\s*)?"
+        r"(?:어떻게|뭘|무엇을|누구)",
+        r"어떻게\s*(?:대응|해결|처리|조치|확인)\s*(?:하나요|해야|하죠|하면|하는|할까)",
+        r"(?:원인|이유)(?:이|가|는)?\s*(?:뭐|무엇|뭘까)|왜\s*(?:나|생기|발생)(?:나요|요|죠|는)",
+        r"\bhow (?:do|should|can|would|to) (?:we |i |you )?(?:handle|fix|deal|avoid|prevent|"
+        r"check|debug|monitor)|\bwhat (?:causes|should we do|do we do)\b|\bwhy do(?:es)?\b|"
+        r"\bwhat if\b",
     ),
 })
 # fmt: on
