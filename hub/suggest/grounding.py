@@ -17,6 +17,7 @@ else its DB nodes.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, replace
 
 from cmdb.index import CmdbIndex, SystemEntry
@@ -26,7 +27,7 @@ from hub.parser.grounding import Reading, plan_from_reading, system_label
 from hub.parser.plan import UNKNOWN, Layer, Plan
 from hub.suggest.kinds import SymptomKind
 from hub.suggest.scope import Scope
-from hub.suggest.text import language_of
+from hub.suggest.text import MAX_TEXT_CHARS, language_of
 
 #: the layers a suggested LOG_TAIL looks at first, when the sentence names none
 _LOG_LAYERS: tuple[Layer, ...] = ("WAS", "WEB", "DB")
@@ -114,7 +115,8 @@ def _which_system(korean: bool, choices: tuple[str, ...], index: CmdbIndex) -> s
 
 def ground(kind: SymptomKind, text: str, scope: Scope | None, index: CmdbIndex) -> Grounded:
     """The plan the bot would offer for `kind` seen in `text`, in a room of `scope`."""
-    text = text[:MAX_COMMAND_CHARS]
+    # NFKC first, then cut: the parser refuses what compatibility characters expand past it
+    text = unicodedata.normalize("NFKC", text[:MAX_TEXT_CHARS])[:MAX_COMMAND_CHARS]
     read = builtin_parser(index).read(text)
     reading = _with_scope(read, scope, index)
     reading = replace(reading, intent=kind.intent, korean=language_of(text) == "ko")

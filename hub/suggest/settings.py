@@ -1,4 +1,8 @@
-"""The bot's settings, read from the environment (operations.md, "The proactive bot")."""
+"""The bot's settings, read from the environment (operations.md, "The proactive bot").
+
+Read them at start-up so a bad value stops the hub there. GUARDIA_SUGGEST_THREADS is also
+read by the embedding itself when the model first loads (OpenMP fixes it then).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +34,8 @@ class SuggestSettings:
     cooldown: float = 600.0
     #: a `chroma run` server shared by several hubs; None: embedded under the data dir
     chroma_url: str | None = None
+    #: threads the embedding uses (GUARDIA_SUGGEST_THREADS); None: OpenMP's default, all cores
+    threads: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SuggestSettings:
@@ -41,8 +47,12 @@ class SuggestSettings:
         url = env.get("GUARDIA_CHROMA_URL", "").strip() or None
         if url is not None and not url.startswith(("http://", "https://")):
             raise ValueError(f"GUARDIA_CHROMA_URL must be http(s)://HOST[:PORT], not {url!r}")
+        threads = env.get("GUARDIA_SUGGEST_THREADS", "").strip()
+        if threads and not (threads.isdigit() and int(threads) > 0):
+            raise ValueError(f"GUARDIA_SUGGEST_THREADS must be a positive number, not {threads!r}")
         return cls(
             enabled=_SWITCH[raw],
             cooldown=_positive(env, "GUARDIA_SUGGEST_COOLDOWN", 600.0),
             chroma_url=url,
+            threads=int(threads) if threads else None,
         )

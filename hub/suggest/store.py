@@ -165,7 +165,7 @@ class ExemplarStore:
         return exemplar_id
 
     def dismissals(self, scope: Scope | None) -> list[str]:
-        """The texts dismissed in exactly this scope, oldest id order (for admins and tests)."""
+        """The texts dismissed in exactly this scope, sorted (for admins and tests)."""
         found = self._collection.get(
             where={"$and": [{"origin": DISMISSAL}, {"scope": scope_key(scope)}]},
             include=["documents"],
