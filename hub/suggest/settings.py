@@ -34,8 +34,8 @@ class SuggestSettings:
     cooldown: float = 600.0
     #: a `chroma run` server shared by several hubs; None: embedded under the data dir
     chroma_url: str | None = None
-    #: threads the embedding uses (GUARDIA_SUGGEST_THREADS); None: OpenMP's default, all cores
-    threads: int | None = None
+    #: threads the embedding uses (GUARDIA_SUGGEST_THREADS)
+    threads: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SuggestSettings:
@@ -54,5 +54,5 @@ class SuggestSettings:
             enabled=_SWITCH[raw],
             cooldown=_positive(env, "GUARDIA_SUGGEST_COOLDOWN", 600.0),
             chroma_url=url,
-            threads=int(threads) if threads else None,
+            threads=int(threads) if threads else 1,
         )
