@@ -14,7 +14,7 @@ from typing import Any
 
 from cmdb.accounts import Identity
 from cmdb.index import CmdbIndex
-from cmdb.tables import ButtonRecord
+from cmdb.tables import ButtonRecord, Task
 from hub.audit.log import AuditLog
 from hub.commands.approvals import ApprovalService
 from hub.commands.authorization import require_command, roles_in_scope
@@ -88,12 +88,13 @@ class CommandPipeline:
 
     # -- a command addressed to the bot ------------------------------------------------------
 
-    async def run(self, identity: Identity, room_id: str, text: str) -> None:
+    async def run(self, identity: Identity, room_id: str, text: str) -> list[Task]:
+        """Carry out a command; returns the tasks it created (none when it asked back)."""
         lang = lang_of(text)
         cancel = _CANCEL.match(text) or _CANCEL_AFTER.match(text)
         if cancel:
             await self.cancel(identity, room_id, cancel.group(1).upper(), lang)
-            return
+            return []
         index = await self.cmdb.index()
         try:
             plan = await self.parse(text, index)
@@ -110,7 +111,7 @@ class CommandPipeline:
                 )
                 + examples(index, lang),
             )
-            return
+            return []
         if UNKNOWN in (plan.institution, plan.system_name):
             await self._voice.say(
                 room_id,
@@ -121,11 +122,11 @@ class CommandPipeline:
                 )
                 + ", ".join(f"{s.name} ({s.code})" for s in index.systems),
             )
-            return
+            return []
         if plan.needs_clarification:
             await self.ask_back(identity, room_id, text, plan, index, lang)
-            return
-        await self.proceed(identity, room_id, plan, index, lang)
+            return []
+        return await self.proceed(identity, room_id, plan, index, lang)
 
     async def ask_back(
         self,
@@ -187,7 +188,7 @@ class CommandPipeline:
 
     async def proceed(
         self, identity: Identity, room_id: str, plan: Plan, index: CmdbIndex, lang: str
-    ) -> None:
+    ) -> list[Task]:
         try:
             require_command(identity, plan.institution, plan.system_name, lang)
         except Forbidden as exc:
@@ -196,6 +197,7 @@ class CommandPipeline:
             )
             raise
         groups = await self._planner.steps_by_agent(plan, index, lang)
+        created: list[Task] = []
         for agent_id, (task_id, steps) in groups.items():
             task = await self._tasks.store.create(
                 task_id=task_id,
@@ -207,6 +209,7 @@ class CommandPipeline:
                 lang=lang,
                 cause=f"command by {identity.name}",
             )
+            created.append(task)
             cancel = await self._buttons.create(
                 room_id=room_id,
                 command_code="CANCEL_TASK",
@@ -245,6 +248,7 @@ class CommandPipeline:
                 with contextlib.suppress(IllegalTransition):  # it may have ended meanwhile
                     await self._tasks.finish_here(current, TaskState.FAILED, why)
                 raise
+        return created
 
     # -- cancelling ------------------------------------------------------------------------
 
