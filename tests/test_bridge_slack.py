@@ -293,7 +293,14 @@ async def test_rate_limit_is_waited_out(sl: SlackLab) -> None:
     assert posted[0]["at"] - limited["at"] >= 1.9  # Retry-After: 2 was honoured
 
 
-async def test_slack_down_then_back_across_a_hub_restart_loses_nothing(sl: SlackLab) -> None:
+async def test_slack_down_then_back_across_a_hub_restart_loses_nothing(
+    any_db: Database, tmp_path: Path
+) -> None:
+    async with slack_lab(any_db, tmp_path) as sl:
+        await _down_then_back(sl)
+
+
+async def _down_then_back(sl: SlackLab) -> None:
     lab = sl.lab
     await sl.slack.stop()  # refuses connections
     async with chat_client(lab.hub, lab.tokens["root"]) as web:
