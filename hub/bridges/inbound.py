@@ -88,7 +88,6 @@ class BridgeInbound:
                 via=lane,
             )
         )
-        self.service.touch(lane, room_id)
         refusal = None
         if command is not None and identity is None:
             refusal = not_linked(bridge, external_user, lang_of(command), "command")

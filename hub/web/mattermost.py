@@ -49,6 +49,7 @@ async def mattermost_webhook(request: Request) -> Response:
     if keys and not await bridges.service.store.first_time(*keys):
         return OrjsonResponse({})
     heard = await bridges.inbound.said(lane, room_id, line.user, line.content, line.command)
+    bridges.service.touch(lane, room_id)
     if line.command is None:
         return OrjsonResponse({})
     if heard.refusal is not None:

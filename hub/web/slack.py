@@ -70,6 +70,7 @@ async def slack_events(request: Request) -> Response:
     except Exception:
         await store.unclaim(*keys)  # so that Slack's retry is taken
         raise
+    bridges.service.touch(lane, room_id)
     if line.command is not None:
         bridges.inbound.spawn(_command(bridges, lane, heard, line))
     return OrjsonResponse({"ok": True})
