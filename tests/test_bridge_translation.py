@@ -183,6 +183,8 @@ def event(kind: str, text: str, **extra: Any) -> dict[str, Any]:
         (event("message", "<@UBOT>, status &amp; more"), "@guardia status & more", "status & more"),
         (event("message", "just talking <@U2>"), "just talking @U2", None),
         (event("message", "@guardia ping"), "@guardia ping", "ping"),
+        (event("message", "hey <@UBOT> 상태 확인"), "@guardia hey 상태 확인", "hey 상태 확인"),
+        (event("app_mention", "hey <@UBOT>, ping"), "@guardia hey ping", "hey ping"),
     ],
 )
 def test_slack_lines_and_commands(

@@ -72,11 +72,15 @@ def parse_event(payload: dict[str, Any]) -> SlackLine | None:
         if isinstance(a, dict) and a.get("is_bot")
     }
     mention = _LEADING_MENTION.match(text)
+    mentioned = [b for b in bots if isinstance(b, str) and f"<@{b}" in text]
     if mention and (kind == "app_mention" or mention.group(1) in bots):
         command: str | None = plain_text(text[mention.end() :])
         content = f"@guardia {command}".rstrip()
-    elif kind == "app_mention":
-        command = plain_text(re.sub(r"<@[A-Z0-9]+(?:\|[^>]*)?>", " ", text, count=1))
+    elif kind == "app_mention" or mentioned:
+        # the bot named mid-sentence: still a command, whichever of the two events comes first
+        who = re.escape(mentioned[0]) if mentioned else "[A-Z0-9]+"
+        unnamed = re.sub(rf"\s*<@{who}(?:\|[^>]*)?>[\s,:]*", " ", text, count=1)
+        command = plain_text(unnamed)
         content = f"@guardia {command}".rstrip()
     else:
         content = plain_text(text)
