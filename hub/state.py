@@ -2,7 +2,7 @@
 
 Each service gets the few collaborators it uses in its constructor; nothing else in the hub
 imports HubState except the endpoints, which take it from the app. The order below is the
-order of the layers (docs/architecture.md): wire, rooms, audit, tasks, commands, bot.
+order of the layers (docs/architecture.md): wire, rooms, audit, tasks, commands, bot, bridges.
 """
 
 from __future__ import annotations
