@@ -272,3 +272,21 @@ def test_mattermost_lines_and_tokens() -> None:
 def test_lane_names_are_checked(bad: tuple[str, str]) -> None:
     with pytest.raises(ValueError):
         lane_of(*bad)
+
+
+def test_mattermost_answers_sorted_into_wait_or_drop() -> None:
+    import httpx
+
+    from hub.bridges.exceptions import RetryLater, Undeliverable
+    from hub.bridges.senders import MattermostSender, retry_after
+
+    MattermostSender._check(httpx.Response(201))
+    with pytest.raises(RetryLater) as limited:
+        MattermostSender._check(httpx.Response(429, headers={"X-RateLimit-Reset": "3"}))
+    assert limited.value.after == 3.0
+    with pytest.raises(RetryLater) as down:
+        MattermostSender._check(httpx.Response(503))
+    assert down.value.after is None  # the lane's backoff
+    with pytest.raises(Undeliverable):
+        MattermostSender._check(httpx.Response(400, text="bad props"))
+    assert retry_after({"Retry-After": "2"}) == 2.0 and retry_after({"Retry-After": "soon"}) is None
