@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from hub.settings import Settings
 from hub.state import HubState
-from hub.web import api, artifacts
+from hub.web import api, artifacts, mattermost, messenger, slack
 from hub.web.agent_socket import agent_endpoint
 from hub.web.chat_socket import chat_endpoint
 from hub.web.security_headers import SecurityHeaders
@@ -44,6 +44,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/agent/hub-key", api.hub_key),
         Route("/api/artifacts", artifacts.upload, methods=["POST"]),
         Route("/api/artifacts/{artifact_id}", artifacts.download),
+        Route("/api/slack/events", slack.slack_events, methods=["POST"]),
+        Route("/api/slack/interactivity", slack.slack_interactivity, methods=["POST"]),
+        Route("/api/mattermost/webhook", mattermost.mattermost_webhook, methods=["POST"]),
+        Route("/api/mattermost/actions", mattermost.mattermost_actions, methods=["POST"]),
+        Route("/api/messenger/webhook", messenger.messenger_webhook, methods=["POST"]),
         WebSocketRoute("/ws/chat", chat_endpoint),
         WebSocketRoute("/ws/agent", agent_endpoint),
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cmdb.database import DEFAULT_DATABASE_URL
@@ -88,8 +88,49 @@ class Settings(BaseSettings):
     persist_messages: bool = Field(
         True, description="store room messages (`0` only to measure what persistence costs)"
     )
+    public_url: str | None = Field(
+        None,
+        description="the hub's address as Mattermost reaches it (`https://guardia.example`), "
+        "for the buttons it posts there",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="the Slack app's signing secret; unset: `/api/slack/*` answers 404"
+    )
+    slack_bot_token: SecretStr | None = Field(
+        None, description="the Slack app's bot token (`xoxb-...`) for posting to linked channels"
+    )
+    slack_api_url: str = Field(
+        "https://slack.com/api/", description="the Slack Web API base (a proxy, or a test server)"
+    )
+    mattermost_url: str | None = Field(
+        None, description="the Mattermost server (`https://mm.example`) for posting to channels"
+    )
+    mattermost_token: SecretStr | None = Field(
+        None, description="a Mattermost bot's access token for its REST API"
+    )
+    mattermost_webhook_tokens: SecretStr | None = Field(
+        None,
+        description="the tokens of the Mattermost outgoing webhooks and slash commands that may "
+        "call `/api/mattermost/webhook`, comma-separated; unset: it answers 404",
+    )
+    bridge_poll_interval: Seconds = Field(
+        2.0, description="seconds between a bridge's looks for new links and for work of other hubs"
+    )
+    bridge_retry_max: Seconds = Field(
+        60.0, description="the longest wait, in seconds, between tries of an unreachable messenger"
+    )
 
-    @field_validator("llm_base_url", "redis_url", mode="before")
+    @field_validator(
+        "llm_base_url",
+        "redis_url",
+        "public_url",
+        "slack_signing_secret",
+        "slack_bot_token",
+        "mattermost_url",
+        "mattermost_token",
+        "mattermost_webhook_tokens",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value

@@ -2,7 +2,7 @@
 
 Each service gets the few collaborators it uses in its constructor; nothing else in the hub
 imports HubState except the endpoints, which take it from the app. The order below is the
-order of the layers (docs/architecture.md): wire, rooms, audit, tasks, commands, bot.
+order of the layers (docs/architecture.md): wire, rooms, audit, tasks, commands, bot, bridges.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from cmdb.message_log import frames_between
 from hub.audit.anchor import write_head
 from hub.audit.log import AuditLog
 from hub.bot.replies import Bot
+from hub.bridges.assembly import build_bridges
 from hub.cluster.backplane import RedisBackplane
 from hub.commands.approvals import ApprovalService
 from hub.commands.button_router import ButtonRouter
@@ -128,15 +129,27 @@ class HubState:
         self.credentials = CredentialWatch(self.sessions, self.peers)
         self.sweeper = Sweeper([self.credentials.check, self.approvals.sweep, self.tasks.sweep])
 
+        # bridges: Slack, Mattermost and messenger webhooks in the same rooms
+        self.bridges = build_bridges(
+            settings,
+            self.signing_key,
+            self.sessions,
+            submit=self.writer.submit,
+            bot=self.bot,
+            audit=self.audit,
+        )
+
     async def start(self) -> None:
         await upgrade(self.engine)
         if self.backplane is not None:
             await self.backplane.start()
         self.sweeper.start()
+        await self.bridges.service.start()
         log.info("hub ready (database %s)", self.engine.url.render_as_string(hide_password=True))
 
     async def stop(self) -> None:
         await self.sweeper.stop()
+        await self.bridges.service.stop()
         await self.bot.stop()
         await self.pipeline.aclose()
         await self.writer.close()
@@ -152,6 +165,8 @@ class HubState:
         self.sequencer.offer(room_id, seq, frame)
         if self.backplane is not None:
             self.backplane.publish_room(room_id, seq, frame)
+        # wakes the room's lanes; they read the frame from the database, off this path
+        self.bridges.service.offer(room_id)
 
     def _deliver(self, room_id: str, seq: int, frame: str) -> None:
         self.members.room_broadcast(room_id, seq, frame)

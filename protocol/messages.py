@@ -159,6 +159,9 @@ class Chat(Message):
     msg_type: Literal["CHAT"] = "CHAT"
     room_id: RoomId
     content: Annotated[str, Field(max_length=16_000)]
+    #: set by the hub only: the bridge a line came through, as `BRIDGE:CHANNEL`
+    #: (`slack:C0123`, `mattermost:4xp9...`, `messenger:NAME`); None from a socket
+    via: Annotated[str, Field(max_length=200)] | None = None
 
 
 class Action(Message):

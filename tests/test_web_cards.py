@@ -321,7 +321,9 @@ async def test_a_button_pressed_before_someone_signs_in_is_shown_used_to_them(
     alice = await sign_in(browser, web_lab, "alice", room="budget", locale="ko-KR")
     action_id = await ping_button(alice)
     await alice.timeline("budget").locator(f'button[data-action-id="{action_id}"]').click()
-    await expect(alice.timeline("budget").locator('.card[data-kind="result"]').last).to_have_count(1)
+    await expect(alice.timeline("budget").locator('.card[data-kind="result"]').last).to_have_count(
+        1
+    )
     await alice.close()
     carol = await sign_in(browser, web_lab, "carol", room="budget", locale="en-US")
     button = carol.timeline("budget").locator(f'button[data-action-id="{action_id}"]')

@@ -11,6 +11,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Awaitable
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from cmdb.accounts import Identity
 from cmdb.grants import parse_scope
 from cmdb.inventory import nodes_by_code, nodes_in_scope
-from cmdb.tables import ButtonRecord
+from cmdb.tables import ButtonRecord, Task
 from hub.commands.authorization import require_command
 from hub.commands.button_router import ButtonRouter
 from hub.commands.buttons import ButtonStore
@@ -41,6 +42,15 @@ def addressed_text(content: str) -> str | None:
     """The command part of a message addressed to the bot, or None if it is not."""
     match = _ADDRESS.match(content)
     return content[match.end() :].strip() if match else None
+
+
+@dataclass
+class CommandOutcome:
+    """What a command came to, for callers that answer elsewhere than the room (bridges)."""
+
+    tasks: list[Task] = field(default_factory=list)
+    #: the refusal the room was told, if the command was refused
+    refusal: str | None = None
 
 
 class Bot:
@@ -81,25 +91,25 @@ class Bot:
 
     async def on_command(
         self, identity: Identity, room_id: str, text: str, ref: str | None = None
-    ) -> None:
+    ) -> CommandOutcome:
         lang = lang_of(text)
         try:
             if text.lower() in {"ping", "핑"}:
                 await self._ping(room_id, lang)
-                return
-            await self._pipeline.run(identity, room_id, text)
+                return CommandOutcome()
+            return CommandOutcome(tasks=await self._pipeline.run(identity, room_id, text))
         except HubError as exc:
             await self.voice.refuse(room_id, exc, ref)
+            return CommandOutcome(refusal=exc.message)
         except Exception:
             log.exception("command %r of %s failed", text, identity.name)
-            await self.voice.say(
-                room_id,
-                pick(
-                    lang,
-                    "명령을 처리하다 내부 오류가 났습니다. 기록해 두었습니다.",
-                    "An internal error stopped this command; it has been logged.",
-                ),
+            said = pick(
+                lang,
+                "명령을 처리하다 내부 오류가 났습니다. 기록해 두었습니다.",
+                "An internal error stopped this command; it has been logged.",
             )
+            await self.voice.say(room_id, said)
+            return CommandOutcome(refusal=said)
 
     async def _ping(self, room_id: str, lang: str) -> None:
         """Answer with a disk-check button for the room's nodes: proves the whole path."""

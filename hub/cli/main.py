@@ -11,6 +11,7 @@ from typing import Any
 from cmdb import accounts
 from cmdb.database import create_engine, one_session, upgrade
 from cmdb.exceptions import CmdbError
+from hub.cli import bridges as cli_bridges
 from hub.cli import parse as cli_parse
 from hub.cli import principals
 
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     user_add.add_argument("--bot", action="store_true", help="an integration, not a person")
     user_add.add_argument("--expires", metavar="LIFETIME|DATE", help="e.g. 30d or 2027-01-31")
     user_add.set_defaults(func=cmd_user_add)
+    cli_bridges.add_user_link(user)
 
     agent = sub.add_parser("agent", help="agents").add_subparsers(dest="agent", required=True)
     agent_add = agent.add_parser("add", help="register an agent; prints its token once")
@@ -136,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     room_add.add_argument("--name")
     room_add.add_argument("--scope", metavar="INST[/SYS]")
     room_add.set_defaults(func=cmd_room_add)
+    cli_bridges.add_room_link(room)
 
     cmdb = sub.add_parser("cmdb", help="the CMDB file").add_subparsers(dest="cmdb", required=True)
     cmdb_import = cmdb.add_parser("import", help="create or update from a YAML file")

@@ -15,7 +15,7 @@ from typing import Any
 from cmdb.accounts import Identity
 from cmdb.grants import parse_scope
 from cmdb.index import CmdbIndex, SystemEntry
-from cmdb.tables import ButtonRecord, Room
+from cmdb.tables import ButtonRecord, Room, Task
 from hub.audit.log import AuditLog
 from hub.commands.approvals import ApprovalService
 from hub.commands.authorization import require_command
@@ -96,12 +96,13 @@ class CommandPipeline:
 
     # -- a command addressed to the bot ------------------------------------------------------
 
-    async def run(self, identity: Identity, room_id: str, text: str) -> None:
+    async def run(self, identity: Identity, room_id: str, text: str) -> list[Task]:
+        """Carry out a command; returns the tasks it created (none when it asked back)."""
         lang = lang_of(text)
         cancel = _CANCEL.match(text) or _CANCEL_AFTER.match(text)
         if cancel:
             await self._canceller.cancel(identity, room_id, cancel.group(1).upper(), lang)
-            return
+            return []
         room = await self._rooms.get(room_id)
         if room is None:
             raise UnknownRoom(pick(lang, f"방 {room_id}이(가) 없습니다.", f"No room {room_id}."))
@@ -131,14 +132,14 @@ class CommandPipeline:
                 )
                 + examples(in_room, lang),
             )
-            return
+            return []
         if UNKNOWN in (plan.institution, plan.system_name):
             await self._ask_which_system(identity, room_id, text, plan, index, lang, in_room)
-            return
+            return []
         if plan.needs_clarification:
             await self.ask_back(identity, room_id, text, plan, index, lang, in_room)
-            return
-        await self.proceed(identity, room, plan, index, lang)
+            return []
+        return await self.proceed(identity, room, plan, index, lang)
 
     async def _ask_which_system(
         self,
@@ -245,8 +246,10 @@ class CommandPipeline:
 
     async def proceed(
         self, identity: Identity, room: Room, plan: Plan, index: CmdbIndex, lang: str
-    ) -> None:
+    ) -> list[Task]:
+        """The tasks of an understood plan, created, shown and sent on (or to approval)."""
         room_id = room.id
+        created: list[Task] = []
         try:
             require_in_room(room, plan.institution, plan.system_name, lang)
             require_command(identity, plan.institution, plan.system_name, lang)
@@ -315,6 +318,8 @@ class CommandPipeline:
                 with contextlib.suppress(IllegalTransition):  # it may have ended meanwhile
                     await self._tasks.finish_here(current, TaskState.FAILED, why)
                 raise
+            created.append(task)
+        return created
 
     async def _audit(
         self,

@@ -11,6 +11,14 @@ import { progressCard, resultCard } from "./task_cards.js";
 
 export const BOT_NAME = "GUARDiA-Bot";
 const MENTION = /^(\s*@(?:guardia|bot)\b)/i;
+/** `via` is `BRIDGE:CHANNEL`, set by the hub on lines that came through a bridge. */
+const BRIDGES = { slack: "Slack", mattermost: "Mattermost", messenger: "Webhook" };
+
+function viaBadge(via) {
+  if (!via) return null;
+  const bridge = via.split(":", 1)[0];
+  return el("span", { class: "badge badge-via", text: t("msg.via", { bridge: BRIDGES[bridge] ?? bridge }), title: via });
+}
 
 function textBody(content) {
   // "@guardia …" gets its mention set apart; both parts are text nodes
@@ -51,11 +59,12 @@ function avatar(frame, kind) {
 }
 
 function header(ctx, frame, kind) {
-  const mine = kind === "human" && frame.sender === ctx.store.me?.user;
+  const mine = kind === "human" && frame.sender === ctx.store.me?.user && !frame.via;
   const severity = frame.itsm_metadata?.severity;
   return el("header", { class: "msg-head" }, [
     el("span", { class: "sender", text: frame.sender ?? "" }),
     mine ? el("span", { class: "badge badge-me", text: t("msg.you") }) : null,
+    viaBadge(frame.via),
     kind === "bot" ? el("span", { class: "badge badge-bot", text: "BOT" }) : null,
     severity && severity !== "LOW" ? el("span", { class: `badge badge-sev-${severity.toLowerCase()}`, text: label("alert.severity", severity) }) : null,
     frame.timestamp ? el("time", { text: formatTime(frame.timestamp), attrs: { datetime: frame.timestamp }, title: formatDateTime(frame.timestamp) }) : null,

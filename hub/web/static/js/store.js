@@ -166,7 +166,8 @@ export class Store {
 
   /** The message this browser sent that `frame` is the stored echo of, if any. */
   matchEcho(frame) {
-    if (frame.msg_type !== "CHAT" || frame.sender !== this.me?.user) return null;
+    // a line of ours said through a bridge is not this browser's echo
+    if (frame.msg_type !== "CHAT" || frame.sender !== this.me?.user || frame.via) return null;
     for (const [messageId, sent] of this.chatsSent) {
       if (sent.roomId === frame.room_id && sent.seq == null && sent.content === frame.content) {
         sent.seq = frame.seq;

@@ -36,6 +36,7 @@ export const EN = {
   "msg.failed": "not sent",
   "msg.retry": "Send again",
   "msg.you": "you",
+  "msg.via": "via {bridge}",
   "msg.refers": "about: “{content}”",
   "msg.refersSeq": "about message #{seq}",
   "btn.pressed": "pressed",

@@ -35,6 +35,7 @@ export const KO = {
   "msg.failed": "전송 실패",
   "msg.retry": "다시 보내기",
   "msg.you": "나",
+  "msg.via": "{bridge} 경유",
   "msg.refers": "관련 메시지: “{content}”",
   "msg.refersSeq": "관련 메시지 #{seq}",
   "btn.pressed": "누름",
