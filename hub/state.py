@@ -92,7 +92,7 @@ class HubState:
 
         # commands, and the buttons their owners register
         self.rooms = RoomDirectory(self.sessions)
-        self.buttons = ButtonStore(self.sessions, settings.button_ttl)
+        self.buttons = ButtonStore(self.sessions, settings.button_ttl, self.voice)
         self.router = ButtonRouter(self.buttons, self.rooms, self.audit)
         self.approvals = ApprovalService(
             self.sessions, settings.approval_ttl, self.tasks, self.buttons, self.voice, self.audit

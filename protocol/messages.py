@@ -18,6 +18,9 @@ from protocol.codes import ErrorCode
 SenderType = Literal["HUMAN", "BOT", "AGENT", "SYSTEM"]
 Severity = Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
 ButtonStyle = Literal["primary", "danger", "default"]
+FinishReason = Literal[
+    "REJECTED", "EXPIRED", "AGENT_NOT_CONNECTED", "DEADLINE", "CANCELLED", "INTERNAL"
+]
 TaskStatus = Literal[
     "QUEUED",
     "PENDING_APPROVAL",
@@ -201,6 +204,9 @@ class CommandPlan(Message):
     plan: dict[str, Any]
     requires_approval: bool
     artifacts: list[ArtifactInfo] = Field(default_factory=list)
+    requested_by: Id | None = None
+    #: the system's name from the CMDB, as people know it (e.g. 예산시스템)
+    system_label: Annotated[str, Field(max_length=200)] | None = None
 
 
 class ApprovalRequest(Message):
@@ -220,6 +226,8 @@ class TaskUpdate(Message):
     node: str | None = None
     progress: Fraction | None = None
     message: str | None = None
+    #: who moved the task (who approved it), for readers to word in their own language
+    actor: Id | None = None
 
 
 class TaskFinished(Message):
@@ -229,6 +237,19 @@ class TaskFinished(Message):
     task_id: Id
     status: TaskStatus
     results: list[TaskResult] = Field(default_factory=list)
+    #: why the hub ended it without a result (none when the agent reported), and by whom
+    reason: FinishReason | None = None
+    actor: Id | None = None
+
+
+class ButtonState(Message):
+    """Stored room frame: these buttons can no longer be pressed (also for late joiners)."""
+
+    msg_type: Literal["BUTTON_STATE"] = "BUTTON_STATE"
+    room_id: RoomId
+    action_ids: Annotated[list[Id], Field(min_length=1, max_length=50)]
+    state: Literal["USED", "EXPIRED"]
+    by: Id | None = None
 
 
 class Error(Message):
@@ -308,6 +329,7 @@ CHAT_SERVER_TYPES = _table(
     ApprovalRequest,
     TaskUpdate,
     TaskFinished,
+    ButtonState,
     Error,
     Pong,
     Ping,

@@ -313,7 +313,6 @@ async def test_button_state_shows_a_button_used_and_by_whom(
     await alice.close()
 
 
-@pytest.mark.xfail(strict=True, reason="the hub does not send BUTTON_STATE yet (issue 15.6)")
 async def test_a_button_pressed_before_someone_signs_in_is_shown_used_to_them(
     browser: Browser,  # noqa: F811
     web_lab: WebLab,  # noqa: F811

@@ -159,18 +159,23 @@ class ApprovalService:
                 raise ActionExpired(
                     pick(lang, "이미 결정된 요청입니다.", "This request was already decided.")
                 )
-            await run(
-                session,
-                sa.update(ButtonRecord)
-                .where(
-                    col(ButtonRecord.task_id) == task_id,
-                    col(ButtonRecord.used_at).is_(None),
-                    col(ButtonRecord.command_code).in_(["APPROVE", "REJECT"]),
+            spent = (
+                await run(
+                    session,
+                    sa.update(ButtonRecord)
+                    .where(
+                        col(ButtonRecord.task_id) == task_id,
+                        col(ButtonRecord.used_at).is_(None),
+                        col(ButtonRecord.command_code).in_(["APPROVE", "REJECT"]),
+                    )
+                    .values(used_at=now, used_by=identity.name)
+                    .returning(col(ButtonRecord.action_id)),
                 )
-                .values(used_at=now, used_by=identity.name),
-            )
+            ).scalars()
+            used.extend(spent)
 
         verb = "approved" if approve else "rejected"
+        used: list[str] = []
         try:
             task = await self._tasks.store.transition(
                 task_id,
@@ -191,6 +196,8 @@ class ApprovalService:
         await self._audit.append(
             identity.name, verb, {"requested_by": approval.requested_by}, task_id, approval.scope
         )
+        if used:
+            await self._buttons.announce_used(record.room_id, used, identity.name)
         if approve:
             said = pick(
                 lang,
@@ -207,6 +214,7 @@ class ApprovalService:
                     task_id=task_id,
                     status="APPROVED",
                     message=f"approved by {identity.name}",
+                    actor=identity.name,
                 )
             )
             await self._audit.append(
@@ -218,6 +226,8 @@ class ApprovalService:
                 task,
                 None,
                 pick(lang, f"{identity.name}님이 반려했습니다", f"rejected by {identity.name}"),
+                "REJECTED",
+                identity.name,
             )
 
     @staticmethod
@@ -280,4 +290,5 @@ class ApprovalService:
             task,
             None,
             pick(task.lang, "승인 시간이 지나 만료되었습니다", "the approval request expired"),
+            "EXPIRED",
         )

@@ -18,13 +18,17 @@ from cmdb.database import run
 from cmdb.tables import ButtonRecord, utcnow
 from hub.exceptions import ActionExpired, UnknownAction
 from hub.i18n import pick
-from protocol import Button
+from hub.rooms.voice import BOT_NAME, BotVoice
+from protocol import Button, ButtonState
 
 
 class ButtonStore:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl: float) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], ttl: float, voice: BotVoice
+    ) -> None:
         self._sessions = sessions
         self._ttl = ttl
+        self._voice = voice
 
     async def create(
         self,
@@ -97,3 +101,17 @@ class ButtonStore:
             raise ActionExpired(
                 pick(lang, "이미 처리된 버튼입니다.", "This button was already pressed.")
             )
+        await self.announce_used(record.room_id, [record.action_id], user)
+
+    async def announce_used(self, room_id: str, action_ids: list[str], user: str) -> None:
+        """Tell the room (and whoever joins later) that these buttons are spent."""
+        await self._voice.post(
+            ButtonState(
+                room_id=room_id,
+                sender=BOT_NAME,
+                sender_type="SYSTEM",
+                action_ids=action_ids,
+                state="USED",
+                by=user,
+            )
+        )

@@ -79,6 +79,8 @@ class TaskCanceller:
             task,
             TaskState.CANCELLED,
             pick(lang, f"{identity.name}님이 취소", f"cancelled by {identity.name}"),
+            "CANCELLED",
+            identity.name,
         )
 
     async def on_cancel_button(self, identity: Identity, record: ButtonRecord, lang: str) -> None:

@@ -262,6 +262,7 @@ class CommandPipeline:
             )
             raise
         planned = await self._planner.plan(plan, index, lang)
+        system = index.system(plan.system_name)
         for agent_id, (task_id, steps) in planned.by_agent.items():
             task = await self._tasks.store.create(
                 task_id=task_id,
@@ -291,6 +292,8 @@ class CommandPipeline:
                     plan=plan.model_dump(mode="json"),
                     requires_approval=plan.requires_approval,
                     artifacts=planned.artifacts,
+                    requested_by=identity.name,
+                    system_label=system.name if system is not None else None,
                     content=describe_plan(plan, index, lang, task.id, planned.artifacts),
                     is_widget=True,
                     interactive_actions=[cancel],
@@ -316,7 +319,7 @@ class CommandPipeline:
                 )
                 current = await self._tasks.store.get(task.id) or task
                 with contextlib.suppress(IllegalTransition):  # it may have ended meanwhile
-                    await self._tasks.finish_here(current, TaskState.FAILED, why)
+                    await self._tasks.finish_here(current, TaskState.FAILED, why, "INTERNAL")
                 raise
             created.append(task)
         return created

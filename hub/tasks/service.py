@@ -31,6 +31,7 @@ from protocol import (
     TaskUpdate,
     encode,
 )
+from protocol.messages import FinishReason
 from protocol.signing import sign_task
 
 log = logging.getLogger("guardia.hub.tasks")
@@ -210,7 +211,9 @@ class TaskService:
     async def sweep(self) -> None:
         """End tasks whose agent never came, and tasks past their deadline."""
         for task in await self.store.stale(utcnow()):
+            reason: FinishReason
             if task.status in WAITING:
+                reason = "AGENT_NOT_CONNECTED"
                 new, why = (
                     TaskState.FAILED,
                     pick(
@@ -220,6 +223,7 @@ class TaskService:
                     ),
                 )
             else:
+                reason = "DEADLINE"
                 new, why = (
                     TaskState.TIMED_OUT,
                     pick(task.lang, "작업 제한 시간이 지났습니다", "the task passed its deadline"),
@@ -227,21 +231,41 @@ class TaskService:
                 if task.agent_id is not None:
                     await self.cancel_on_agent(task)
             try:
-                await self.finish_here(task, new, why)
+                await self.finish_here(task, new, why, reason)
             except IllegalTransition:
                 continue
 
-    async def finish_here(self, task: Task, new: TaskState | None, why: str) -> None:
-        """End a task on the hub's side (no agent result) and tell its room why."""
+    async def finish_here(
+        self,
+        task: Task,
+        new: TaskState | None,
+        why: str,
+        reason: FinishReason,
+        actor: str | None = None,
+    ) -> None:
+        """End a task on the hub's side (no agent result) and tell its room why.
+
+        `why` is for the log and the audit; readers get `reason` and `actor`, which they
+        word in their own language."""
         if new is not None:
             task = await self.store.transition(task.id, new, why)
         await self._audit.append(
             BOT_NAME, "ended", {"status": task.status, "why": why}, task.id, task_scope(task)
         )
         self._last_update.pop(task.id, None)
-        await self._post_finished(task, f"{task.id} {task.status}: {why}", [])
+        await self._post_finished(
+            task, f"{task.id} {task.status}: {why}", [], reason=reason, actor=actor
+        )
 
-    async def _post_finished(self, task: Task, content: str, results: list[TaskResult]) -> None:
+    async def _post_finished(
+        self,
+        task: Task,
+        content: str,
+        results: list[TaskResult],
+        *,
+        reason: FinishReason | None = None,
+        actor: str | None = None,
+    ) -> None:
         """The result card in the task's room (with the task's final status)."""
         if task.room_id is None:
             return
@@ -254,5 +278,7 @@ class TaskService:
                 status=task.status,  # type: ignore[arg-type]
                 results=results,
                 content=content,
+                reason=reason,
+                actor=actor,
             )
         )
