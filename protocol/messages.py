@@ -32,6 +32,16 @@ TaskStatus = Literal[
     "CANCELLED",
 ]
 
+#: The largest integer on the wire: 2**53 - 1. Every number a peer sends must fit in the
+#: databases (SQLite INTEGER and PostgreSQL BIGINT are 64-bit signed) and survive a browser's
+#: JSON.parse (JavaScript's Number.MAX_SAFE_INTEGER) unchanged; 2**63 once overflowed SQLite.
+MAX_WIRE_INT = 2**53 - 1
+
+#: a count or a position (seq, after_seq, durations): 0 <= n <= MAX_WIRE_INT
+Count = Annotated[int, Field(ge=0, le=MAX_WIRE_INT)]
+#: a signed integer a peer reports (an exit code): |n| <= MAX_WIRE_INT
+WireInt = Annotated[int, Field(ge=-MAX_WIRE_INT, le=MAX_WIRE_INT)]
+
 Id = Annotated[str, Field(min_length=1, max_length=128)]
 RoomId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Token = Annotated[str, Field(min_length=1, max_length=512)]
@@ -71,10 +81,10 @@ class TaskResult(_Model):
     node: Id
     action: Id
     ok: bool
-    exit_code: int | None = None
+    exit_code: WireInt | None = None
     summary: str = ""
     output_tail: str = ""
-    duration_ms: Annotated[int, Field(ge=0)] = 0
+    duration_ms: Count = 0
 
 
 class TaskStep(_Model):
@@ -93,7 +103,7 @@ class Message(_Model):
     message_id: Id = Field(default_factory=new_message_id)
     timestamp: str | None = None
     room_id: RoomId | None = None
-    seq: Annotated[int, Field(ge=1)] | None = None
+    seq: Annotated[int, Field(ge=1, le=MAX_WIRE_INT)] | None = None
     sender: str | None = None
     sender_type: SenderType | None = None
     content: str = ""
@@ -131,7 +141,7 @@ class Auth(Message):
 class Join(Message):
     msg_type: Literal["JOIN"] = "JOIN"
     room_id: RoomId
-    after_seq: Annotated[int, Field(ge=0)] | None = None
+    after_seq: Count | None = None
 
 
 class Leave(Message):
@@ -175,7 +185,7 @@ class Hello(Message):
 class Joined(Message):
     msg_type: Literal["JOINED"] = "JOINED"
     room_id: RoomId
-    last_seq: Annotated[int, Field(ge=0)]
+    last_seq: Count
 
 
 class CommandPlan(Message):
