@@ -1,8 +1,9 @@
 """`guardia-agent`: flags (or GUARDIA_* environment variables), config, logging, run.
 
 Exit codes: 0 stopped by a signal; 1 unexpected error; 2 bad usage, bad config, or the hub
-refused the token (4401/4403); 3 replaced by another agent with the same id (4409).
-A supervisor should not restart the agent on 2 or 3 (systemd: RestartPreventExitStatus=2 3).
+refused the token (4401/4403). A supervisor should not restart the agent on 2 (systemd:
+RestartPreventExitStatus=2). A 4409 (another process connected with this agent's id) is no
+exit: the agent logs it loudly and keeps trying on a long backoff (agent/backoff.py).
 """
 
 from __future__ import annotations

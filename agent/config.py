@@ -84,10 +84,16 @@ class ReconnectConfig(_Section):
     max_delay: Seconds = 60.0
     #: a connection that stayed up this long resets the backoff
     stable_after: Seconds = 30.0
+    #: after close 4409 (another process connected with this agent's id): the first retry
+    #: waits 1-1.5 x conflict_delay, doubling up to conflict_max_delay
+    conflict_delay: Seconds = 60.0
+    conflict_max_delay: Seconds = 600.0
 
 
 class HeartbeatConfig(_Section):
-    """WebSocket keepalive pings (websockets' ping_interval and ping_timeout)."""
+    """Keepalives: WebSocket pings (websockets' ping_interval and ping_timeout), and a
+    protocol `PING` frame every `interval`, by which the hub knows this link is alive (keep
+    it at or below the hub's GUARDIA_AGENT_PING_INTERVAL)."""
 
     interval: Seconds = 20.0
     timeout: Seconds = 20.0

@@ -11,8 +11,9 @@
         └── ArtifactError       the artifact fetch failed, or its size or sha256 do not match
 
 Every error carries a protocol error `code` (protocol.md) and a message a person can act on;
-none of them ever holds a token or a key. A final close from the hub (4401, 4403, 4409) is no
-exception: it is a `Stop` verdict of the reconnect policy (agent/backoff.py).
+none of them ever holds a token or a key. A final close from the hub (4401, 4403) is no
+exception: it is a `Stop` verdict of the reconnect policy (agent/backoff.py); a 4409 is
+retried.
 """
 
 from __future__ import annotations

@@ -52,6 +52,7 @@ class AgentSession:
         self.link.conn.send(encode(Error(code=code, message=message, ref=ref)))
 
     async def on_frame(self, text: str) -> None:
+        self.link.heard()
         try:
             msg = decode(text, AGENT_CLIENT_TYPES, max_bytes=self.state.settings.max_frame_bytes)
         except ProtocolError as exc:

@@ -62,7 +62,7 @@ class HubState:
             batch=settings.write_batch,
             persist=settings.persist_messages,
         )
-        self.agents = AgentLinks()
+        self.agents = AgentLinks(silence_limit=3 * settings.agent_ping_interval)
         self.backplane = (
             RedisBackplane(
                 settings.redis_url,

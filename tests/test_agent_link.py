@@ -120,7 +120,7 @@ def write_config(tmp_path: Path, extra: str = "", services: str = "") -> Path:
 outbox: {tmp_path / "outbox.sqlite"}
 actions: [RESTART_SERVICE, SERVICE_STATUS, CHECK_DISK_SPACE, HEALTH_CHECK]
 shutdown_grace: 0
-reconnect: {{initial_delay: 0.05, max_delay: 0.2, stable_after: 30}}
+reconnect: {{initial_delay: 0.05, max_delay: 0.2, stable_after: 30, conflict_delay: 0.3}}
 nodes:
   WEB-01: {{transport: local}}
 services:
@@ -413,8 +413,7 @@ async def finish(process: asyncio.subprocess.Process) -> tuple[int, str]:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("code", "exit_code", "words"),
-    [(4401, 2, "refused this agent's token"), (4403, 2, "not an agent token"),
-     (4409, 3, "replaced this one")],
+    [(4401, 2, "refused this agent's token"), (4403, 2, "not an agent token")],
 )  # fmt: skip
 async def test_final_close_stops_the_agent(
     tmp_path: Path, code: int, exit_code: int, words: str
@@ -430,6 +429,33 @@ async def test_final_close_stops_the_agent(
         assert len(hub.hellos) == 1  # no second attempt
     finally:
         await hub.stop()
+
+
+@pytest.mark.slow
+async def test_4409_is_retried_loudly_and_never_stops_the_agent(tmp_path: Path) -> None:
+    """Anyone with the token could connect once and stop the agent for good (17.10): no more."""
+    hub = FakeHub(close_with=4409)
+    await hub.start()
+    try:
+        process = await start_agent(hub, write_config(tmp_path))
+        async with asyncio.timeout(WAIT):
+            while len(hub.hellos) < 3:
+                await asyncio.sleep(0.05)
+        assert process.returncode is None
+        hub.close_with = None  # the other process went away: this one gets in
+        await asyncio.wait_for(hub.connected.wait(), WAIT)
+        process.send_signal(signal.SIGTERM)
+        returncode, stderr = await finish(process)
+    finally:
+        await hub.stop()
+    assert returncode == 0, stderr
+    refused = [
+        line for line in stderr.splitlines() if "ANOTHER PROCESS USES THIS AGENT'S ID" in line
+    ]
+    assert len(refused) >= 2, stderr
+    assert all(" ERROR " in line and AGENT_ID in line for line in refused)
+    assert "refused by the test" in refused[0]
+    assert TOKEN not in stderr
 
 
 @pytest.mark.slow
