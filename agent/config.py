@@ -25,8 +25,6 @@ from pydantic import (
 from agent.exceptions import ConfigError, ConfigProblem
 from agent.patterns import AbsolutePath, ActionCode, HostName, NodeCode, ServiceName, UserName
 from agent.yaml_source import YamlSource, read_yaml
-from protocol import SignatureError
-from protocol.signing import load_public_key
 
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
 Command = Annotated[str, Field(min_length=1, max_length=4096, pattern=r"^[^\x00]*$")]
@@ -101,6 +99,7 @@ class HeartbeatConfig(_Section):
 
 class AgentConfig(_Section):
     known_hosts: LocalPath | None = None
+    #: the pinned hub key (PEM); default agent-<id>.hub.pub beside the outbox
     hub_public_key: LocalPath | None = None
     #: allowlist of action codes; None: the whole catalog
     actions: list[ActionCode] | None = None
@@ -218,13 +217,8 @@ def _check_references(
         )
     if config.known_hosts is not None:
         _check_readable(config.known_hosts, ["known_hosts"], refuse)
-    if config.hub_public_key is not None and _check_readable(
-        config.hub_public_key, ["hub_public_key"], refuse
-    ):
-        try:
-            load_public_key(config.hub_public_key.read_bytes())
-        except (SignatureError, ValueError) as exc:
-            refuse(["hub_public_key"], f"hub_public_key: not an Ed25519 public key in PEM: {exc}")
+    # hub_public_key is checked when the agent starts (agent/hub_key.py), not here: a missing
+    # one is where `guardia-agent enroll` will write it, and the error says how to enroll
     for code, node in config.nodes.items():
         if isinstance(node, SshNode) and node.key_file is not None:
             _check_readable(node.key_file, ["nodes", code, "key_file"], refuse)

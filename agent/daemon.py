@@ -26,13 +26,14 @@ from agent.backoff import Stop
 from agent.catalog import CATALOG
 from agent.config import AgentConfig
 from agent.hub_address import HubAddress
+from agent.hub_key import outbox_path
 from agent.link import HubChannel, HubLink
 from agent.outbox import Outbox
 from agent.step import ActionSpec
 from agent.task_checks import TaskChecker
 from agent.task_runner import TaskRunner
 from agent.transport_pool import TransportPool
-from protocol.signing import load_public_key
+from protocol.signing import public_key_fingerprint
 
 log = logging.getLogger("guardia.agent")
 
@@ -45,10 +46,11 @@ class AgentSettings:
     token: str = field(repr=False)
     hub: HubAddress
     config: AgentConfig
+    #: the pinned hub key (agent/hub_key.py): no agent runs without one
+    hub_key: Ed25519PublicKey
 
     def outbox_path(self) -> Path:
-        default = Path.home() / ".guardia" / f"agent-{self.agent_id}.outbox.sqlite"
-        return self.config.outbox or default
+        return outbox_path(self.config, self.agent_id)
 
 
 class AgentDaemon:
@@ -126,7 +128,7 @@ class AgentDaemon:
         self.runner = TaskRunner(
             config=config,
             catalog=self.catalog,
-            checker=TaskChecker(config, self.catalog, self._hub_key()),
+            checker=TaskChecker(config, self.catalog, settings.hub_key, settings.agent_id),
             outbox=self.outbox,
             transports=self.transports,
             hub=settings.hub,
@@ -144,22 +146,16 @@ class AgentDaemon:
             channel=channel,
         )
         log.info(
-            "guardia-agent %s: id %s, hub %s, %d node(s), actions %s, outbox %s",
+            "guardia-agent %s: id %s, hub %s (key %s), %d node(s), actions %s, outbox %s",
             __version__,
             settings.agent_id,
             settings.hub.ws_url,
+            public_key_fingerprint(settings.hub_key),
             len(config.nodes),
             ",".join(actions),
             self.outbox.path,
         )
         self.started.set()
-
-    def _hub_key(self) -> Ed25519PublicKey | None:
-        path = self.config.hub_public_key
-        if path is None:
-            log.warning("no hub_public_key in the config: task signatures are not checked")
-            return None
-        return load_public_key(path.read_bytes())
 
     async def main_loop(self) -> int:
         assert self.link is not None and self._exit is not None

@@ -4,6 +4,7 @@
     ├── UsageError              the command line or environment is wrong             (exit 2)
     ├── ConfigError             agent.yaml is wrong: file, line and reason           (exit 2)
     ├── OutboxError             the local outbox file cannot be used
+    ├── EnrollmentError         no pinned hub key, or enrolling failed: why and what to do (exit 2)
     └── StepError               one step could not do its work on one node (the step fails)
         ├── ParamError          a parameter breaks its pattern, or names what is not configured
         ├── HostKeyError        the node's SSH host key is unknown or changed
@@ -60,6 +61,13 @@ class ConfigError(AgentError):
 
 class OutboxError(AgentError):
     """The outbox file is unreadable, of an unknown schema, or not writable."""
+
+
+class EnrollmentError(AgentError):
+    """The hub's key is not pinned, cannot be fetched, does not match what was expected, or
+    differs from the key already pinned."""
+
+    code = ErrorCode.FORBIDDEN
 
 
 class StepError(AgentError):

@@ -267,6 +267,9 @@ class Welcome(Message):
 class TaskAssign(Message):
     msg_type: Literal["TASK_ASSIGN"] = "TASK_ASSIGN"
     task_id: Id
+    #: the agent the hub meant this task for, signed with the rest: an agent refuses a task
+    #: for another agent id (or for none), so a signed task cannot be replayed elsewhere
+    agent_id: Id | None = None
     room_id: RoomId | None = None
     requested_by: Id
     approved_by: list[str] = Field(default_factory=list)

@@ -34,10 +34,14 @@ from agent.task_checks import TaskChecker
 from agent.task_runner import TaskRunner
 from agent.transport_pool import TransportPool
 from protocol import Message, TaskAssign, TaskFinished, TaskProgress, TaskStep
+from protocol.signing import generate_private_key, sign_task
 
 SSHD = Path("/usr/sbin/sshd")
 ARTIFACT_SIZE = 10 * 1024 * 1024
 OLD_RELEASE = b"old release\n"
+AGENT_ID = "actions-agent"
+#: the hub's signing key as far as these tests go: every task is signed with it
+HUB_KEY = generate_private_key()
 
 
 # -- a real HTTP server: the hub's artifact endpoint, and the service's health URL ---------
@@ -263,15 +267,15 @@ class Agent:
 
     async def run(self, task_id: str, *steps: TaskStep, deadline_in: float = 600) -> TaskFinished:
         deadline = datetime.now(UTC) + timedelta(seconds=deadline_in)
-        await self.runner.task_assigned(
-            TaskAssign(
-                task_id=task_id,
-                requested_by="kim",
-                approved_by=["lee"],
-                deadline=deadline.isoformat().replace("+00:00", "Z"),
-                steps=list(steps),
-            )
+        assignment = TaskAssign(
+            task_id=task_id,
+            agent_id=AGENT_ID,
+            requested_by="kim",
+            approved_by=["lee"],
+            deadline=deadline.isoformat().replace("+00:00", "Z"),
+            steps=list(steps),
         )
+        await self.runner.task_assigned(sign_task(assignment, HUB_KEY))
         await asyncio.wait_for(self.runner.join(), 60)
         return next(
             m for m in reversed(self.sent) if isinstance(m, TaskFinished) and m.task_id == task_id
@@ -297,7 +301,7 @@ async def agent_for(config: AgentConfig) -> AsyncIterator[Agent]:
     runner = TaskRunner(
         config=config,
         catalog=CATALOG,
-        checker=TaskChecker(config, CATALOG),
+        checker=TaskChecker(config, CATALOG, HUB_KEY.public_key(), AGENT_ID),
         outbox=outbox,
         transports=transports,
         hub=parse_hub_url(f"http://127.0.0.1:{_http_port(config)}"),

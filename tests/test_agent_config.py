@@ -10,9 +10,9 @@ import pytest
 from agent.catalog import CATALOG
 from agent.cli import build_parser, settings_from
 from agent.config import LocalNode, SshNode, parse_config
-from agent.exceptions import ConfigError, UsageError
+from agent.exceptions import ConfigError, EnrollmentError, UsageError
 from agent.hub_address import parse_hub_url
-from protocol.signing import generate_private_key, public_key_to_pem
+from protocol.signing import generate_private_key, public_key_fingerprint, public_key_to_pem
 
 KNOWN = list(CATALOG)
 
@@ -102,7 +102,6 @@ BAD = [
         "nodes.A: an ssh node needs known_hosts",
     ),
     ("known_hosts: /nonexistent/known_hosts\n", 1, "known_hosts: cannot read"),
-    ("hub_public_key: /dev/null\n", 1, "hub_public_key: not an Ed25519 public key"),
     ("actions: [RESTART_SERVICE, REBOOT]\n", 1, "actions: unknown action 'REBOOT'"),
     ("actions:\n  - RESTART_SERVICE\n  - reboot\n", 3, "actions.1: string should match"),
     (
@@ -152,9 +151,28 @@ def test_every_problem_is_listed() -> None:
     ],
 )  # fmt: skip
 def test_hub_urls(url: str, ws_url: str, http_base: str) -> None:
-    address = parse_hub_url(url)
+    address = parse_hub_url(url, insecure=True)
     assert (address.ws_url, address.http_base) == (ws_url, http_base)
     assert address.artifact_url("a1") == f"{http_base}/api/artifacts/a1"
+    assert address.hub_key_url == f"{http_base}/api/agent/hub-key"
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [("https://hub.example", True), ("wss://10.0.0.5:8443", True),
+     ("http://127.0.0.1:8000", True), ("ws://127.8.9.10", True), ("http://[::1]:8000", True),
+     ("http://localhost:8000", True), ("ws://LOCALHOST", True),
+     ("http://hub.example", False), ("ws://10.0.0.5:8000", False),
+     ("http://0.0.0.0:8000", False), ("http://localhost.evil.example", False),
+     ("http://[::ffff:10.0.0.1]", False), ("ws://128.0.0.1", False)],
+)  # fmt: skip
+def test_cleartext_only_on_loopback_or_with_insecure(url: str, allowed: bool) -> None:
+    if allowed:
+        parse_hub_url(url)
+    else:
+        with pytest.raises(UsageError, match=r"cleartext; use wss:// or https://.*--insecure"):
+            parse_hub_url(url)
+    assert parse_hub_url(url, insecure=True).ws_url.endswith("/ws/agent")
 
 
 @pytest.mark.parametrize(
@@ -175,17 +193,43 @@ def test_flags_fall_back_to_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     config = tmp_path / "agent.yaml"
-    config.write_text("nodes:\n  WEB-01: {transport: local}\n")
+    key = generate_private_key().public_key()
+    (tmp_path / "agent-a-1.hub.pub").write_bytes(public_key_to_pem(key))
+    (tmp_path / "agent-b-2.hub.pub").write_bytes(public_key_to_pem(key))
+    config.write_text(f"outbox: {tmp_path}/outbox.sqlite\nnodes:\n  WEB-01: {{transport: local}}\n")
     monkeypatch.setenv("GUARDIA_HUB_URL", "http://hub:8000")
     monkeypatch.setenv("GUARDIA_AGENT_ID", "a-1")
     monkeypatch.setenv("GUARDIA_AGENT_TOKEN", "tok")
     monkeypatch.setenv("GUARDIA_AGENT_CONFIG", str(config))
+    monkeypatch.setenv("GUARDIA_AGENT_INSECURE", "1")
     settings = settings_from(args())
     assert settings.agent_id == "a-1" and settings.token == "tok"
     assert settings.hub.ws_url == "ws://hub:8000/ws/agent"
     assert list(settings.config.nodes) == ["WEB-01"]
+    assert public_key_fingerprint(settings.hub_key) == public_key_fingerprint(key)
     assert "tok" not in repr(settings)
     assert settings_from(args("--id", "b-2")).agent_id == "b-2"
+    monkeypatch.setenv("GUARDIA_AGENT_INSECURE", "")
+    with pytest.raises(UsageError, match="cleartext"):
+        settings_from(args())
+    assert settings_from(args("--insecure")).agent_id == "a-1"
+
+
+@pytest.mark.parametrize(
+    ("key_line", "words"),
+    [("", "no hub public key at {tmp}/agent-a-1.hub.pub"),
+     ("hub_public_key: {tmp}/pinned/hub.pub\n", "no hub public key at {tmp}/pinned/hub.pub"),
+     ("hub_public_key: /dev/null\n", "/dev/null is not an Ed25519 public key")],
+)  # fmt: skip
+def test_no_start_without_a_pinned_hub_key(tmp_path: Path, key_line: str, words: str) -> None:
+    config = tmp_path / "agent.yaml"
+    config.write_text(key_line.format(tmp=tmp_path) + f"outbox: {tmp_path}/outbox.sqlite\n")
+    argv = ("--hub", "https://hub", "--id", "a-1", "--token", "t", "--config", str(config))
+    with pytest.raises(EnrollmentError) as caught:
+        settings_from(args(*argv))
+    assert words.format(tmp=tmp_path) in caught.value.message
+    if "no hub public key" in words:
+        assert "guardia-agent enroll --hub URL --id a-1" in caught.value.message
 
 
 @pytest.mark.parametrize(
@@ -196,7 +240,7 @@ def test_flags_fall_back_to_the_environment(
 )  # fmt: skip
 def test_bad_flags(monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...], words: str) -> None:
     for name in ("GUARDIA_HUB_URL", "GUARDIA_AGENT_ID", "GUARDIA_AGENT_TOKEN",
-                 "GUARDIA_AGENT_CONFIG"):  # fmt: skip
+                 "GUARDIA_AGENT_CONFIG", "GUARDIA_AGENT_INSECURE"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(UsageError, match=words):
         settings_from(args(*argv))

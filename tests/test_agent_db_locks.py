@@ -86,7 +86,7 @@ async def run_action(tmp_path: Path, kind: str, client: str) -> tuple[bool, str,
     async def report(fraction: float, message: str) -> None:
         pass
 
-    ctx = StepContext("DB-01", LocalTransport("DB-01"), config, parse_hub_url("http://h"),
+    ctx = StepContext("DB-01", LocalTransport("DB-01"), config, parse_hub_url("https://h"),
                       "t", report)  # fmt: skip
     outcome = await fetch_db_locks(ctx, ServiceParams(service="db"))
     return outcome.ok, outcome.summary, outcome.output

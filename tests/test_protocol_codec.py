@@ -55,6 +55,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "WELCOME": {"agent_id": "ag1", "server_version": "0.1.0"},
     "TASK_ASSIGN": {
         "task_id": "T1",
+        "agent_id": "ag1",
         "room_id": "ops",
         "requested_by": "alice",
         "approved_by": ["bob"],
