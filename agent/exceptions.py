@@ -20,6 +20,7 @@ retried.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from protocol import ErrorCode
 
@@ -71,12 +72,21 @@ class EnrollmentError(AgentError):
 
 
 class StepError(AgentError):
-    """A step failed on its node; the message becomes the result's summary."""
+    """A step failed on its node; the message becomes the result's summary, and `data` (what
+    the action knew when it failed) the result's data."""
 
-    def __init__(self, message: str, *, exit_code: int | None = None, output: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        exit_code: int | None = None,
+        output: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.exit_code = exit_code
         self.output = output
+        self.data = data
 
 
 class ParamError(StepError):

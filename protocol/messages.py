@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from protocol.codes import ErrorCode
 
@@ -75,8 +75,46 @@ class ItsmMetadata(_Model):
     severity: Severity = "LOW"
 
 
+#: how deep a result's `data` may nest (objects and lists), and how long its strings may be
+MAX_DATA_DEPTH = 6
+MAX_DATA_STRING = 16_000
+
+
+def _check_data(value: Any, depth: int = 0) -> None:
+    """Structured data stays plain JSON a browser reads back unchanged: bounded integers and
+    nesting, string keys, bounded strings."""
+    if depth > MAX_DATA_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DATA_DEPTH} levels")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or len(key) > 128:
+                raise ValueError("keys must be strings of at most 128 characters")
+            _check_data(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_data(item, depth + 1)
+    elif isinstance(value, bool) or value is None or isinstance(value, float):
+        return
+    elif isinstance(value, int):
+        if not -MAX_WIRE_INT <= value <= MAX_WIRE_INT:
+            raise ValueError(f"integer {value} is outside +-(2**53 - 1)")
+    elif isinstance(value, str):
+        if len(value) > MAX_DATA_STRING:
+            raise ValueError(f"a string is longer than {MAX_DATA_STRING} characters")
+    else:
+        raise ValueError(f"{type(value).__name__} is not a JSON value")
+
+
+def _valid_data(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None:
+        _check_data(value)
+    return value
+
+
 class TaskResult(_Model):
-    """What one action did on one node."""
+    """What one action did on one node: `summary` in English for logs and old clients, and
+    `data`, the same facts as fields (per action: protocol.md), for clients to render in the
+    reader's language."""
 
     node: Id
     action: Id
@@ -85,6 +123,7 @@ class TaskResult(_Model):
     summary: str = ""
     output_tail: str = ""
     duration_ms: Count = 0
+    data: Annotated[dict[str, Any] | None, AfterValidator(_valid_data)] = None
 
 
 class TaskStep(_Model):

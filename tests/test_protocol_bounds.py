@@ -52,6 +52,32 @@ CASES: list[tuple[str, dict[str, Any], bool]] = [
     ("duration_ms max", finished(duration_ms=MAX_WIRE_INT), True),
     ("duration_ms 2**63", finished(duration_ms=2**63), False),
     ("duration_ms -1", finished(duration_ms=-1), False),
+    ("data null", finished(data=None), True),
+    (
+        "data disk",
+        finished(
+            data={
+                "threshold": 90,
+                "filesystems": [
+                    {
+                        "mount": "/",
+                        "device": "/dev/sda1",
+                        "size_kb": 2**40,
+                        "used_kb": 1,
+                        "avail_kb": 2,
+                        "use_percent": 0,
+                    }
+                ],
+            }
+        ),
+        True,
+    ),
+    ("data int max", finished(data={"n": [MAX_WIRE_INT, -MAX_WIRE_INT, 1.5, True, None]}), True),
+    ("data int 2**53", finished(data={"n": 2**53}), False),
+    ("data nested int 2**63", finished(data={"a": [{"b": [2**63]}]}), False),
+    ("data too deep", finished(data={"a": [[[[[[[1]]]]]]]}), False),
+    ("data not an object", finished(data=[1, 2]), False),
+    ("data long string", finished(data={"s": "x" * 16_001}), False),
 ]
 
 

@@ -19,6 +19,7 @@ RESULT = {
     "summary": "active",
     "output_tail": "active\n",
     "duration_ms": 12,
+    "data": {"service": "tomcat", "url": None, "status_code": None, "healthy": True, "attempts": 1},
 }
 PLAN = {"intent_type": "STATUS", "target_nodes": ["MOF-WAS-01"]}
 
