@@ -25,9 +25,11 @@ from agent import __version__
 from agent.backoff import Stop
 from agent.catalog import CATALOG
 from agent.config import AgentConfig
+from agent.event_delivery import EventDelivery
 from agent.hub_address import HubAddress
 from agent.hub_key import outbox_path
 from agent.link import HubChannel, HubLink
+from agent.log_watch import LogWatches
 from agent.outbox import Outbox
 from agent.step import ActionSpec
 from agent.task_checks import TaskChecker
@@ -68,6 +70,8 @@ class AgentDaemon:
         self.transports: TransportPool | None = None
         self.runner: TaskRunner | None = None
         self.link: HubLink | None = None
+        self.events: EventDelivery | None = None
+        self.watches: LogWatches | None = None
         self._link_task: asyncio.Task[Stop | None] | None = None
         self.started = asyncio.Event()
 
@@ -121,7 +125,9 @@ class AgentDaemon:
     async def startup(self) -> None:
         settings, config = self.settings, self.config
         self.outbox = await Outbox.open(
-            settings.outbox_path(), max_results=config.outbox_max_results
+            settings.outbox_path(),
+            max_results=config.outbox_max_results,
+            max_events=config.outbox_max_events,
         )
         self.transports = TransportPool(config)
         channel = HubChannel()
@@ -135,6 +141,8 @@ class AgentDaemon:
             send=channel.send,
         )
         await self.runner.recover_interrupted()
+        self.events = EventDelivery(self.outbox, channel.send_ready)
+        self.watches = LogWatches(config, self.transports, self.events.event_made)
         actions = config.allowed_actions(list(self.catalog))
         self.link = HubLink(
             address=settings.hub,
@@ -144,14 +152,17 @@ class AgentDaemon:
             actions=actions,
             runner=self.runner,
             channel=channel,
+            events=self.events,
         )
         log.info(
-            "guardia-agent %s: id %s, hub %s (key %s), %d node(s), actions %s, outbox %s",
+            "guardia-agent %s: id %s, hub %s (key %s), %d node(s), %d log watch(es), "
+            "actions %s, outbox %s",
             __version__,
             settings.agent_id,
             settings.hub.ws_url,
             public_key_fingerprint(settings.hub_key),
             len(config.nodes),
+            len(config.watch),
             ",".join(actions),
             self.outbox.path,
         )
@@ -159,6 +170,8 @@ class AgentDaemon:
 
     async def main_loop(self) -> int:
         assert self.link is not None and self._exit is not None
+        if self.watches is not None:
+            self.watches.start()
         self._link_task = asyncio.create_task(self.link.run(), name="hub-link")
         exit_requested = asyncio.create_task(self._exit.wait())
         try:
@@ -175,6 +188,8 @@ class AgentDaemon:
         return 0
 
     async def shutdown(self) -> None:
+        if self.watches is not None:
+            await self.watches.stop()
         if self.runner is not None:
             assert self._force_exit is not None
             await self.runner.stop(self.config.shutdown_grace, force=self._force_exit)

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from agent import __version__
 from agent.backoff import ReconnectPolicy, Stop, close_verdict, handshake_verdict, is_conflict
 from agent.config import AgentConfig
+from agent.event_delivery import EventDelivery
 from agent.hub_address import HubAddress
 from agent.link_state import LinkEvent, LinkState, next_state
 from agent.task_runner import TaskRunner
@@ -31,6 +32,7 @@ from protocol import (
     AgentHello,
     CloseCode,
     Error,
+    EventAck,
     Message,
     Ping,
     Pong,
@@ -68,12 +70,15 @@ class HubChannel:
 
     def __init__(self) -> None:
         self._ws: ClientConnection | None = None
+        #: the hub said WELCOME on this socket: events may go (the hub drops frames before)
+        self.ready = False
 
     def attach(self, ws: ClientConnection) -> None:
         self._ws = ws
 
     def detach(self) -> None:
         self._ws = None
+        self.ready = False
 
     async def send(self, message: Message) -> bool:
         ws = self._ws
@@ -84,6 +89,10 @@ class HubChannel:
         except ConnectionClosed:
             return False
         return True
+
+    async def send_ready(self, message: Message) -> bool:
+        """Send only on a welcomed link; False otherwise (the sender keeps the message)."""
+        return self.ready and await self.send(message)
 
 
 class HubLink:
@@ -97,6 +106,7 @@ class HubLink:
         actions: list[str],
         runner: TaskRunner,
         channel: HubChannel,
+        events: EventDelivery,
     ) -> None:
         self.address = address
         self.agent_id = agent_id
@@ -105,6 +115,7 @@ class HubLink:
         self.actions = actions
         self.runner = runner
         self.channel = channel
+        self.events = events
         self.policy = ReconnectPolicy(
             config.reconnect.initial_delay,
             config.reconnect.max_delay,
@@ -124,6 +135,7 @@ class HubLink:
             TaskAssign.MSG_TYPE: self.task_assign_received,
             TaskCancel.MSG_TYPE: self.task_cancel_received,
             Ack.MSG_TYPE: self.ack_received,
+            EventAck.MSG_TYPE: self.event_ack_received,
             Ping.MSG_TYPE: self.ping_received,
             Pong.MSG_TYPE: self.pong_received,
             Error.MSG_TYPE: self.error_received,
@@ -296,6 +308,8 @@ class HubLink:
         )
         for result in await self.runner.unacknowledged():
             await self.channel.send(result)
+        self.channel.ready = True
+        await self.events.welcomed()
 
     async def task_assign_received(self, message: TaskAssign) -> None:
         await self.runner.task_assigned(message)
@@ -305,6 +319,9 @@ class HubLink:
 
     async def ack_received(self, message: Ack) -> None:
         await self.runner.acknowledged(message.task_id)
+
+    async def event_ack_received(self, message: EventAck) -> None:
+        await self.events.acknowledged(message.event_id)
 
     async def ping_received(self, message: Ping) -> None:
         await self.channel.send(Pong())

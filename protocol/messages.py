@@ -11,8 +11,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from protocol.bounds import MAX_WIRE_INT, Count, ResultData, WireInt
 from protocol.codes import ErrorCode
 
 SenderType = Literal["HUMAN", "BOT", "AGENT", "SYSTEM"]
@@ -31,16 +32,6 @@ TaskStatus = Literal[
     "TIMED_OUT",
     "CANCELLED",
 ]
-
-#: The largest integer on the wire: 2**53 - 1. Every number a peer sends must fit in the
-#: databases (SQLite INTEGER and PostgreSQL BIGINT are 64-bit signed) and survive a browser's
-#: JSON.parse (JavaScript's Number.MAX_SAFE_INTEGER) unchanged; 2**63 once overflowed SQLite.
-MAX_WIRE_INT = 2**53 - 1
-
-#: a count or a position (seq, after_seq, durations): 0 <= n <= MAX_WIRE_INT
-Count = Annotated[int, Field(ge=0, le=MAX_WIRE_INT)]
-#: a signed integer a peer reports (an exit code): |n| <= MAX_WIRE_INT
-WireInt = Annotated[int, Field(ge=-MAX_WIRE_INT, le=MAX_WIRE_INT)]
 
 Id = Annotated[str, Field(min_length=1, max_length=128)]
 RoomId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -75,42 +66,6 @@ class ItsmMetadata(_Model):
     severity: Severity = "LOW"
 
 
-#: how deep a result's `data` may nest (objects and lists), and how long its strings may be
-MAX_DATA_DEPTH = 6
-MAX_DATA_STRING = 16_000
-
-
-def _check_data(value: Any, depth: int = 0) -> None:
-    """Structured data stays plain JSON a browser reads back unchanged: bounded integers and
-    nesting, string keys, bounded strings."""
-    if depth > MAX_DATA_DEPTH:
-        raise ValueError(f"nested deeper than {MAX_DATA_DEPTH} levels")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str) or len(key) > 128:
-                raise ValueError("keys must be strings of at most 128 characters")
-            _check_data(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_data(item, depth + 1)
-    elif isinstance(value, bool) or value is None or isinstance(value, float):
-        return
-    elif isinstance(value, int):
-        if not -MAX_WIRE_INT <= value <= MAX_WIRE_INT:
-            raise ValueError(f"integer {value} is outside +-(2**53 - 1)")
-    elif isinstance(value, str):
-        if len(value) > MAX_DATA_STRING:
-            raise ValueError(f"a string is longer than {MAX_DATA_STRING} characters")
-    else:
-        raise ValueError(f"{type(value).__name__} is not a JSON value")
-
-
-def _valid_data(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if value is not None:
-        _check_data(value)
-    return value
-
-
 class TaskResult(_Model):
     """What one action did on one node: `summary` in English for logs and old clients, and
     `data`, the same facts as fields (per action: protocol.md), for clients to render in the
@@ -123,7 +78,7 @@ class TaskResult(_Model):
     summary: str = ""
     output_tail: str = ""
     duration_ms: Count = 0
-    data: Annotated[dict[str, Any] | None, AfterValidator(_valid_data)] = None
+    data: ResultData = None
 
 
 class TaskStep(_Model):
@@ -294,6 +249,32 @@ class TaskProgress(Message):
     message: str = ""
 
 
+#: at most this many lines in an AGENT_EVENT, each at most MAX_EVENT_LINE characters
+MAX_EVENT_LINES = 50
+MAX_EVENT_LINE = 2000
+EventLine = Annotated[str, Field(max_length=MAX_EVENT_LINE)]
+
+
+class AgentEvent(Message):
+    """Something the agent noticed on a node by itself (a log line matching a watch): the hub
+    turns it into an incident. Resent until EVENT_ACK, with the same event_id."""
+
+    msg_type: Literal["AGENT_EVENT"] = "AGENT_EVENT"
+    event_id: Id
+    node: Id
+    service: Id
+    source: Literal["log_watch"] = "log_watch"
+    severity: Severity = "HIGH"
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    #: the matching line, then the lines that followed it (a stack trace)
+    lines: Annotated[list[EventLine], Field(min_length=1, max_length=MAX_EVENT_LINES)]
+    pattern: Annotated[str, Field(max_length=1000)]
+    path: Annotated[str, Field(max_length=4096)]
+    occurred_at: str
+    #: matches of this watch since its previous event that got no event of their own
+    folded: Count = 0
+
+
 # /ws/agent, hub to agent
 
 
@@ -327,6 +308,13 @@ class Ack(Message):
     task_id: Id
 
 
+class EventAck(Message):
+    """The hub has stored this AGENT_EVENT: the agent may forget it."""
+
+    msg_type: Literal["EVENT_ACK"] = "EVENT_ACK"
+    event_id: Id
+
+
 def _table(*types: type[Message]) -> dict[str, type[Message]]:
     return {t.MSG_TYPE: t for t in types}
 
@@ -345,8 +333,10 @@ CHAT_SERVER_TYPES = _table(
     Pong,
     Ping,
 )
-AGENT_CLIENT_TYPES = _table(Auth, AgentHello, TaskAccepted, TaskProgress, TaskFinished, Pong, Ping)
-AGENT_SERVER_TYPES = _table(Welcome, TaskAssign, TaskCancel, Ack, Ping, Pong, Error)
+AGENT_CLIENT_TYPES = _table(
+    Auth, AgentHello, TaskAccepted, TaskProgress, TaskFinished, AgentEvent, Pong, Ping
+)
+AGENT_SERVER_TYPES = _table(Welcome, TaskAssign, TaskCancel, Ack, EventAck, Ping, Pong, Error)
 ALL_TYPES: dict[str, type[Message]] = {
     **CHAT_CLIENT_TYPES,
     **CHAT_SERVER_TYPES,

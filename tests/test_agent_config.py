@@ -39,6 +39,12 @@ services:
   pg:
     kind: postgresql
     client: sudo -u postgres psql -X
+watch:
+  - node: MOF-WAS-01
+    service: tomcat
+    patterns: ["OutOfMemoryError", "SEVERE: .* failed"]
+    min_interval: 300
+    severity: CRITICAL
 """
 
 
@@ -55,6 +61,9 @@ def test_the_operations_md_example_loads(files: Path) -> None:
     assert isinstance(config.nodes["MOF-WAS-01"], SshNode)
     assert config.nodes["MOF-WAS-01"].port == 22
     assert isinstance(config.nodes["MOF-WEB-01"], LocalNode)
+    [watch] = config.watch
+    assert watch.log_path(config) == "/opt/tomcat/logs/catalina.out"
+    assert (watch.min_interval, watch.severity, watch.context_lines) == (300, "CRITICAL", 5)
     nginx = config.services["nginx"]
     assert nginx.restart_command("nginx") == "systemctl restart nginx"
     assert nginx.status_command("nginx") == "systemctl is-active nginx"
@@ -72,6 +81,15 @@ def test_an_empty_file_is_an_agent_with_no_nodes() -> None:
     config = parse_config("", path="a", known_actions=KNOWN)
     assert config.nodes == {} and config.allowed_actions(KNOWN) == KNOWN
 
+
+WATCH = """nodes:
+  A: {transport: local}
+services:
+  app: {log_path: /var/log/app.log}
+watch:
+  - node: A
+    service: app
+"""
 
 BAD = [
     ("nodes:\n  A: {transport: local\n", 3, "not valid YAML"),
@@ -121,6 +139,31 @@ BAD = [
     ("step_timeout: 0\n", 1, "step_timeout: input should be greater than 0"),
     ("reconnect:\n  initial_delay: 1\n  max_delay: -1\n", 3, "reconnect.max_delay"),
     ("nodes:\n  A: {transport: local}\n  B: [1, 2]\n", 3, "nodes.B"),
+    (
+        WATCH + "    patterns: ['ERROR', 'Out(OfMemory']\n",
+        8,
+        "watch.0.patterns.1: not a valid regular expression: missing ), unterminated subpattern",
+    ),
+    (WATCH + "    patterns: []\n", 8, "watch.0.patterns: list should have at least 1 item"),
+    (WATCH + "    patterns: [x]\n    min_interval: 0\n", 9, "watch.0.min_interval: input should"),
+    (WATCH + "    patterns: [x]\n    severity: URGENT\n", 9, "watch.0.severity: input should be"),
+    (WATCH + "    patterns: [x]\n    path: logs/app.log\n", 9, "watch.0.path: string should match"),
+    (WATCH + "    patterns: [x]\n    paterns: [y]\n", 9, "watch.0.paterns: unknown key"),
+    (
+        WATCH.replace("node: A", "node: B") + "    patterns: [x]\n",
+        6,
+        "watch.0.node: B is not in nodes",
+    ),
+    (
+        WATCH.replace("service: app", "service: db") + "    patterns: [x]\n",
+        7,
+        "watch.0.service: db is not in services",
+    ),
+    (
+        WATCH.replace("{log_path: /var/log/app.log}", "{}") + "    patterns: [x]\n",
+        6,
+        "watch.0: needs path (services.app has no log_path)",
+    ),
 ]
 
 

@@ -1,4 +1,4 @@
-"""protocol: every integer a peer may send is bounded to what the databases and browsers hold.
+"""protocol: every integer and list a peer may send is bounded (what databases and browsers hold).
 
 Issue 17.8: `JOIN after_seq=2**63` overflowed SQLite on the hub. The codec now refuses any
 integer outside [-(2**53 - 1), 2**53 - 1] (and negatives where a count belongs) as BAD_FRAME,
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import protocol as p
-from protocol.messages import MAX_WIRE_INT
+from protocol.bounds import MAX_WIRE_INT
 
 RESULT = {"node": "N1", "action": "HEALTH_CHECK", "ok": True}
 
@@ -21,6 +21,12 @@ RESULT = {"node": "N1", "action": "HEALTH_CHECK", "ok": True}
 def finished(**result: Any) -> dict[str, Any]:
     return {"msg_type": "TASK_FINISHED", "task_id": "T1", "status": "FAILED",
             "results": [{**RESULT, **result}]}  # fmt: skip
+
+
+def event(**fields: Any) -> dict[str, Any]:
+    return {"msg_type": "AGENT_EVENT", "event_id": "e1", "node": "N1", "service": "app",
+            "title": "app on N1: ERROR", "lines": ["ERROR x"], "pattern": "ERROR",
+            "path": "/var/log/app.log", "occurred_at": "2026-05-23T19:00:00Z", **fields}  # fmt: skip
 
 
 #: (case, frame, accepted?) for every client-sent integer field
@@ -52,6 +58,16 @@ CASES: list[tuple[str, dict[str, Any], bool]] = [
     ("duration_ms max", finished(duration_ms=MAX_WIRE_INT), True),
     ("duration_ms 2**63", finished(duration_ms=2**63), False),
     ("duration_ms -1", finished(duration_ms=-1), False),
+    ("event", event(), True),
+    ("event folded max", event(folded=MAX_WIRE_INT), True),
+    ("event folded 2**53", event(folded=2**53), False),
+    ("event folded -1", event(folded=-1), False),
+    ("event no lines", event(lines=[]), False),
+    ("event 50 lines", event(lines=["x"] * 50), True),
+    ("event 51 lines", event(lines=["x"] * 51), False),
+    ("event line of 2001", event(lines=["x" * 2001]), False),
+    ("event unknown source", event(source="syslog"), False),
+    ("event unknown severity", event(severity="URGENT"), False),
     ("data null", finished(data=None), True),
     (
         "data disk",

@@ -66,6 +66,20 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "TASK_CANCEL": {"task_id": "T1"},
     "ACK": {"task_id": "T1"},
+    "AGENT_EVENT": {
+        "event_id": "e1",
+        "node": "MOF-WAS-01",
+        "service": "tomcat",
+        "source": "log_watch",
+        "severity": "HIGH",
+        "title": "tomcat on MOF-WAS-01: OutOfMemoryError",
+        "lines": ["java.lang.OutOfMemoryError: Java heap space", "\tat a.b.C.d(C.java:1)"],
+        "pattern": "OutOfMemoryError",
+        "path": "/opt/tomcat/logs/catalina.out",
+        "occurred_at": "2026-05-23T19:00:00.000Z",
+        "folded": 3,
+    },
+    "EVENT_ACK": {"event_id": "e1"},
 }
 
 
