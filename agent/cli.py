@@ -29,7 +29,7 @@ from agent.enrollment import enroll
 from agent.exceptions import AgentError, ConfigError, EnrollmentError, OutboxError, UsageError
 from agent.hub_address import HubAddress, parse_hub_url
 from agent.hub_key import hub_key_path, load_pinned_key
-from agent.log_filter import configure_logging
+from agent.log_filter import FORMATS, configure_logging
 from agent.patterns import AGENT_ID
 
 PROG = "guardia-agent"
@@ -82,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("GUARDIA_AGENT_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=_port(os.environ.get("GUARDIA_AGENT_METRICS_PORT")),
+        metavar="PORT",
+        help="serve Prometheus /metrics and /healthz on 127.0.0.1:PORT "
+        "[env GUARDIA_AGENT_METRICS_PORT]",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -132,10 +140,31 @@ def _identity(args: argparse.Namespace) -> tuple[str, str, HubAddress, AgentConf
     return args.agent_id, args.token, hub, config
 
 
+def _port(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None
+
+
+def log_format() -> str:
+    fmt = os.environ.get("GUARDIA_LOG_FORMAT", "json").strip().lower() or "json"
+    if fmt not in FORMATS:
+        raise UsageError(f"GUARDIA_LOG_FORMAT={fmt!r}: use one of {', '.join(FORMATS)}")
+    return fmt
+
+
 def settings_from(args: argparse.Namespace) -> AgentSettings:
     agent_id, token, hub, config = _identity(args)
+    port = args.metrics_port
+    if port is not None and not 0 <= port <= 65535:
+        raise UsageError(f"--metrics-port {port}: not a TCP port")
     hub_key = load_pinned_key(hub_key_path(config, agent_id), agent_id)
-    return AgentSettings(agent_id=agent_id, token=token, hub=hub, config=config, hub_key=hub_key)
+    return AgentSettings(
+        agent_id=agent_id,
+        token=token,
+        hub=hub,
+        config=config,
+        hub_key=hub_key,
+        metrics_port=port,
+    )
 
 
 def enroll_main(argv: Sequence[str]) -> int:
@@ -170,7 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if words and words[0] in COMMANDS:
         return COMMANDS[words[0]](words[1:])
     args = build_parser().parse_args(words)
-    configure_logging(args.log_level, [args.token or ""])
+    try:
+        fmt = log_format()
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(args.log_level, [args.token or ""], fmt=fmt, agent_id=args.agent_id)
     try:
         settings = settings_from(args)
     except (UsageError, ConfigError, EnrollmentError) as exc:

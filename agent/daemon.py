@@ -30,6 +30,8 @@ from agent.hub_address import HubAddress
 from agent.hub_key import outbox_path
 from agent.link import HubChannel, HubLink
 from agent.log_watch import LogWatches
+from agent.metrics import AgentMetrics
+from agent.metrics_server import MetricsServer
 from agent.outbox import Outbox
 from agent.step import ActionSpec
 from agent.task_checks import TaskChecker
@@ -50,6 +52,8 @@ class AgentSettings:
     config: AgentConfig
     #: the pinned hub key (agent/hub_key.py): no agent runs without one
     hub_key: Ed25519PublicKey
+    #: serve /metrics and /healthz on 127.0.0.1:PORT (0: any free port); None: not at all
+    metrics_port: int | None = None
 
     def outbox_path(self) -> Path:
         return outbox_path(self.config, self.agent_id)
@@ -72,6 +76,8 @@ class AgentDaemon:
         self.link: HubLink | None = None
         self.events: EventDelivery | None = None
         self.watches: LogWatches | None = None
+        self.metrics = AgentMetrics()
+        self.metrics_server: MetricsServer | None = None
         self._link_task: asyncio.Task[Stop | None] | None = None
         self.started = asyncio.Event()
 
@@ -129,6 +135,8 @@ class AgentDaemon:
             max_results=config.outbox_max_results,
             max_events=config.outbox_max_events,
         )
+        self.outbox.on_counts = self.metrics.outbox_changed
+        self.metrics.outbox_changed(*await self.outbox.counts())
         self.transports = TransportPool(config)
         channel = HubChannel()
         self.runner = TaskRunner(
@@ -139,9 +147,10 @@ class AgentDaemon:
             transports=self.transports,
             hub=settings.hub,
             send=channel.send,
+            metrics=self.metrics,
         )
         await self.runner.recover_interrupted()
-        self.events = EventDelivery(self.outbox, channel.send_ready)
+        self.events = EventDelivery(self.outbox, channel.send_ready, self.metrics)
         self.watches = LogWatches(config, self.transports, self.events.event_made)
         actions = config.allowed_actions(list(self.catalog))
         self.link = HubLink(
@@ -153,7 +162,15 @@ class AgentDaemon:
             runner=self.runner,
             channel=channel,
             events=self.events,
+            metrics=self.metrics,
         )
+        if settings.metrics_port is not None:
+            link = self.link
+            self.metrics_server = MetricsServer(
+                self.metrics, settings.metrics_port, lambda: link.state.value
+            )
+            await self.metrics_server.start()
+            log.info("metrics on http://127.0.0.1:%d/metrics", self.metrics_server.port)
         log.info(
             "guardia-agent %s: id %s, hub %s (key %s), %d node(s), %d log watch(es), "
             "actions %s, outbox %s",
@@ -198,6 +215,8 @@ class AgentDaemon:
         if self._link_task is not None:
             with contextlib.suppress(Exception):
                 await self._link_task
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
         if self.transports is not None:
             await self.transports.close()
         if self.outbox is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from agent.metrics import AgentMetrics
 from agent.outbox import Outbox
 from protocol import AgentEvent, Message
 
@@ -23,12 +24,17 @@ SendReady = Callable[[Message], Awaitable[bool]]
 
 
 class EventDelivery:
-    def __init__(self, outbox: Outbox, send_ready: SendReady) -> None:
+    def __init__(
+        self, outbox: Outbox, send_ready: SendReady, metrics: AgentMetrics | None = None
+    ) -> None:
         self._outbox = outbox
         self._send = send_ready
+        self._metrics = metrics
 
     async def event_made(self, event: AgentEvent) -> None:
         await self._outbox.add_event(event)
+        if self._metrics is not None:
+            self._metrics.event_made(event)
         sent = await self._send(event)
         log.info(
             "event %s (%s on %s: %s)%s",

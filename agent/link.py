@@ -24,6 +24,7 @@ from agent.config import AgentConfig
 from agent.event_delivery import EventDelivery
 from agent.hub_address import HubAddress
 from agent.link_state import LinkEvent, LinkState, next_state
+from agent.metrics import AgentMetrics
 from agent.task_runner import TaskRunner
 from protocol import (
     AGENT_SERVER_TYPES,
@@ -107,6 +108,7 @@ class HubLink:
         runner: TaskRunner,
         channel: HubChannel,
         events: EventDelivery,
+        metrics: AgentMetrics | None = None,
     ) -> None:
         self.address = address
         self.agent_id = agent_id
@@ -116,6 +118,7 @@ class HubLink:
         self.runner = runner
         self.channel = channel
         self.events = events
+        self.metrics = metrics or AgentMetrics()
         self.policy = ReconnectPolicy(
             config.reconnect.initial_delay,
             config.reconnect.max_delay,
@@ -181,6 +184,7 @@ class HubLink:
                 delay = next(delays)
                 log.info("reconnecting to the hub in %.1f s", delay)
             self.reconnects += 1
+            self.metrics.reconnects.inc()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._stopping.wait()
@@ -258,6 +262,7 @@ class HubLink:
         finally:
             if heartbeat is not None:
                 heartbeat.cancel()
+            self.metrics.link_up.set(0)
             self.channel.detach()
             self._ws = None
             await ws.close()
@@ -309,6 +314,7 @@ class HubLink:
         for result in await self.runner.unacknowledged():
             await self.channel.send(result)
         self.channel.ready = True
+        self.metrics.link_up.set(1)
         await self.events.welcomed()
 
     async def task_assign_received(self, message: TaskAssign) -> None:

@@ -226,6 +226,8 @@ class Outbox:
     def __init__(self, store: OutboxFile, executor: ThreadPoolExecutor) -> None:
         self._store = store
         self._executor = executor
+        #: told (results, events) waiting after every change: the metrics' gauges
+        self.on_counts: Callable[[int, int], None] | None = None
 
     @classmethod
     async def open(cls, path: Path, *, max_results: int = 1000, max_events: int = 1000) -> Outbox:
@@ -255,10 +257,10 @@ class Outbox:
         await self._call(lambda: self._store.begin(task_id, steps))
 
     async def finish(self, result: TaskFinished) -> None:
-        await self._call(lambda: self._store.finish(result))
+        await self._changed(lambda: self._store.finish(result))
 
     async def ack(self, task_id: str) -> bool:
-        return await self._call(lambda: self._store.ack(task_id))
+        return await self._changed(lambda: self._store.ack(task_id))
 
     async def unacknowledged(self) -> list[TaskFinished]:
         return await self._call(self._store.unacknowledged)
@@ -267,10 +269,22 @@ class Outbox:
         return await self._call(self._store.interrupted)
 
     async def add_event(self, event: AgentEvent) -> None:
-        await self._call(lambda: self._store.add_event(event))
+        await self._changed(lambda: self._store.add_event(event))
 
     async def ack_event(self, event_id: str) -> bool:
-        return await self._call(lambda: self._store.ack_event(event_id))
+        return await self._changed(lambda: self._store.ack_event(event_id))
+
+    async def _changed(self, fn: Callable[[], T]) -> T:
+        """A change, then the counts for whoever watches them (same thread, same order)."""
+        store, notify = self._store, self.on_counts
+
+        def change() -> T:
+            value = fn()
+            if notify is not None:
+                notify(*store.counts())
+            return value
+
+        return await self._call(change)
 
     async def pending_events(self) -> list[AgentEvent]:
         return await self._call(self._store.pending_events)

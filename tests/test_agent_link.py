@@ -429,8 +429,10 @@ async def test_reconnects_after_the_hub_restarts_and_delivers_results(
 # -- the real process -------------------------------------------------------------------
 
 
-async def start_agent(hub: FakeHub, config: Path, *extra: str) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GUARDIA_")}
+async def start_agent(
+    hub: FakeHub, config: Path, *extra: str, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUARDIA_")} | (env or {})
     env["GUARDIA_AGENT_TOKEN"] = TOKEN
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "agent.cli", "--hub", hub.url, "--id", AGENT_ID,
@@ -440,9 +442,15 @@ async def start_agent(hub: FakeHub, config: Path, *extra: str) -> asyncio.subpro
 
 
 async def finish(process: asyncio.subprocess.Process) -> tuple[int, str]:
-    _, stderr = await asyncio.wait_for(process.communicate(), WAIT)
+    """The exit code, and all it wrote: its log (stdout) then its messages (stderr)."""
+    stdout, stderr = await asyncio.wait_for(process.communicate(), WAIT)
     assert process.returncode is not None
-    return process.returncode, stderr.decode()
+    return process.returncode, stdout.decode() + stderr.decode()
+
+
+def log_records(output: str) -> list[dict[str, Any]]:
+    """The JSON log lines of an agent's output (its default GUARDIA_LOG_FORMAT)."""
+    return [orjson.loads(line) for line in output.splitlines() if line.startswith("{")]
 
 
 @pytest.mark.slow
@@ -485,11 +493,12 @@ async def test_4409_is_retried_loudly_and_never_stops_the_agent(tmp_path: Path) 
         await hub.stop()
     assert returncode == 0, stderr
     refused = [
-        line for line in stderr.splitlines() if "ANOTHER PROCESS USES THIS AGENT'S ID" in line
+        r for r in log_records(stderr) if "ANOTHER PROCESS USES THIS AGENT'S ID" in r["message"]
     ]
     assert len(refused) >= 2, stderr
-    assert all(" ERROR " in line and AGENT_ID in line for line in refused)
-    assert "refused by the test" in refused[0]
+    assert all(r["level"] == "ERROR" and AGENT_ID in r["message"] for r in refused)
+    assert all(r["agent_id"] == AGENT_ID for r in refused)
+    assert "refused by the test" in refused[0]["message"]
     assert TOKEN not in stderr
 
 
