@@ -7,6 +7,7 @@ start with the line and the reason of each problem.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Collection
 from pathlib import Path
@@ -25,8 +26,7 @@ from pydantic import (
 from agent.exceptions import ConfigError, ConfigProblem
 from agent.patterns import AbsolutePath, ActionCode, HostName, NodeCode, ServiceName, UserName
 from agent.yaml_source import YamlSource, read_yaml
-from protocol import SignatureError
-from protocol.signing import load_public_key
+from protocol.messages import Severity
 
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
 Command = Annotated[str, Field(min_length=1, max_length=4096, pattern=r"^[^\x00]*$")]
@@ -84,17 +84,58 @@ class ReconnectConfig(_Section):
     max_delay: Seconds = 60.0
     #: a connection that stayed up this long resets the backoff
     stable_after: Seconds = 30.0
+    #: after close 4409 (another process connected with this agent's id): the first retry
+    #: waits 1-1.5 x conflict_delay, doubling up to conflict_max_delay
+    conflict_delay: Seconds = 60.0
+    conflict_max_delay: Seconds = 600.0
 
 
 class HeartbeatConfig(_Section):
-    """WebSocket keepalive pings (websockets' ping_interval and ping_timeout)."""
+    """Keepalives: WebSocket pings (websockets' ping_interval and ping_timeout), and a
+    protocol `PING` frame every `interval`, by which the hub knows this link is alive (keep
+    it at or below the hub's GUARDIA_AGENT_PING_INTERVAL)."""
 
     interval: Seconds = 20.0
     timeout: Seconds = 20.0
 
 
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return pattern
+
+
+Regex = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_compiles)]
+
+
+class WatchConfig(_Section):
+    """A log file to follow on a node: a line matching one of `patterns` (Python regular
+    expressions, searched anywhere in the line) becomes an AGENT_EVENT."""
+
+    node: NodeCode
+    service: ServiceName
+    #: default: the service's log_path
+    path: AbsolutePath | None = None
+    patterns: Annotated[list[Regex], Field(min_length=1, max_length=50)]
+    #: seconds between two events of this watch; matches in between are folded
+    min_interval: Seconds = 60.0
+    severity: Severity = "HIGH"
+    #: lines after the matching one sent with it (a stack trace), within a second
+    context_lines: Annotated[int, Field(ge=0, le=49)] = 5
+
+    def log_path(self, config: AgentConfig) -> str:
+        """The file followed (the references check made sure there is one)."""
+        service = config.services.get(self.service)
+        path = self.path or (service.log_path if service is not None else None)
+        assert path is not None
+        return path
+
+
 class AgentConfig(_Section):
     known_hosts: LocalPath | None = None
+    #: the pinned hub key (PEM); default agent-<id>.hub.pub beside the outbox
     hub_public_key: LocalPath | None = None
     #: allowlist of action codes; None: the whole catalog
     actions: list[ActionCode] | None = None
@@ -102,6 +143,8 @@ class AgentConfig(_Section):
     outbox: LocalPath | None = None
     #: results kept for the hub, at most; the oldest unacknowledged go first beyond it
     outbox_max_results: Annotated[int, Field(ge=10, le=1_000_000)] = 1000
+    #: events kept for the hub, at most; the oldest unacknowledged go first beyond it
+    outbox_max_events: Annotated[int, Field(ge=10, le=1_000_000)] = 1000
     max_concurrency: Annotated[int, Field(ge=1, le=256)] = 10
     step_timeout: Seconds = 300.0
     connect_timeout: Seconds = 10.0
@@ -111,6 +154,8 @@ class AgentConfig(_Section):
     heartbeat: HeartbeatConfig = HeartbeatConfig()
     nodes: dict[NodeCode, NodeConfig] = Field(default_factory=dict)
     services: dict[ServiceName, ServiceConfig] = Field(default_factory=dict)
+    #: log files followed for AGENT_EVENTs
+    watch: list[WatchConfig] = Field(default_factory=list)
 
     @field_validator("services", mode="before")
     @classmethod
@@ -162,6 +207,7 @@ def load_config(path: Path, *, known_actions: Collection[str]) -> AgentConfig:
 
 def _problem(source: YamlSource, loc: tuple[int | str, ...], kind: str, msg: str) -> ConfigProblem:
     where = ".".join(str(part) for part in _yaml_path(source, loc))
+    msg = msg.removeprefix("Value error, ")  # our own validators' words need no prefix
     words = _ERROR_WORDS.get(kind, msg[:1].lower() + msg[1:])
     return ConfigProblem(source.line_of(loc), f"{where}: {words}" if where else words)
 
@@ -212,16 +258,26 @@ def _check_references(
         )
     if config.known_hosts is not None:
         _check_readable(config.known_hosts, ["known_hosts"], refuse)
-    if config.hub_public_key is not None and _check_readable(
-        config.hub_public_key, ["hub_public_key"], refuse
-    ):
-        try:
-            load_public_key(config.hub_public_key.read_bytes())
-        except (SignatureError, ValueError) as exc:
-            refuse(["hub_public_key"], f"hub_public_key: not an Ed25519 public key in PEM: {exc}")
+    # hub_public_key is checked when the agent starts (agent/hub_key.py), not here: a missing
+    # one is where `guardia-agent enroll` will write it, and the error says how to enroll
     for code, node in config.nodes.items():
         if isinstance(node, SshNode) and node.key_file is not None:
             _check_readable(node.key_file, ["nodes", code, "key_file"], refuse)
+    for index, watch in enumerate(config.watch):
+        where = f"watch.{index}"
+        if watch.node not in config.nodes:
+            refuse(["watch", index, "node"], f"{where}.node: {watch.node} is not in nodes")
+        service = config.services.get(watch.service)
+        if service is None:
+            refuse(
+                ["watch", index, "service"],
+                f"{where}.service: {watch.service} is not in services",
+            )
+        elif watch.path is None and service.log_path is None:
+            refuse(
+                ["watch", index],
+                f"{where}: needs path (services.{watch.service} has no log_path)",
+            )
     for name, service in config.services.items():
         if service.client is not None and service.kind is None:
             refuse(

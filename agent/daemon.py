@@ -25,14 +25,19 @@ from agent import __version__
 from agent.backoff import Stop
 from agent.catalog import CATALOG
 from agent.config import AgentConfig
+from agent.event_delivery import EventDelivery
 from agent.hub_address import HubAddress
+from agent.hub_key import outbox_path
 from agent.link import HubChannel, HubLink
+from agent.log_watch import LogWatches
+from agent.metrics import AgentMetrics
+from agent.metrics_server import MetricsServer
 from agent.outbox import Outbox
 from agent.step import ActionSpec
 from agent.task_checks import TaskChecker
 from agent.task_runner import TaskRunner
 from agent.transport_pool import TransportPool
-from protocol.signing import load_public_key
+from protocol.signing import public_key_fingerprint
 
 log = logging.getLogger("guardia.agent")
 
@@ -45,10 +50,13 @@ class AgentSettings:
     token: str = field(repr=False)
     hub: HubAddress
     config: AgentConfig
+    #: the pinned hub key (agent/hub_key.py): no agent runs without one
+    hub_key: Ed25519PublicKey
+    #: serve /metrics and /healthz on 127.0.0.1:PORT (0: any free port); None: not at all
+    metrics_port: int | None = None
 
     def outbox_path(self) -> Path:
-        default = Path.home() / ".guardia" / f"agent-{self.agent_id}.outbox.sqlite"
-        return self.config.outbox or default
+        return outbox_path(self.config, self.agent_id)
 
 
 class AgentDaemon:
@@ -66,6 +74,10 @@ class AgentDaemon:
         self.transports: TransportPool | None = None
         self.runner: TaskRunner | None = None
         self.link: HubLink | None = None
+        self.events: EventDelivery | None = None
+        self.watches: LogWatches | None = None
+        self.metrics = AgentMetrics()
+        self.metrics_server: MetricsServer | None = None
         self._link_task: asyncio.Task[Stop | None] | None = None
         self.started = asyncio.Event()
 
@@ -119,20 +131,27 @@ class AgentDaemon:
     async def startup(self) -> None:
         settings, config = self.settings, self.config
         self.outbox = await Outbox.open(
-            settings.outbox_path(), max_results=config.outbox_max_results
+            settings.outbox_path(),
+            max_results=config.outbox_max_results,
+            max_events=config.outbox_max_events,
         )
+        self.outbox.on_counts = self.metrics.outbox_changed
+        self.metrics.outbox_changed(*await self.outbox.counts())
         self.transports = TransportPool(config)
         channel = HubChannel()
         self.runner = TaskRunner(
             config=config,
             catalog=self.catalog,
-            checker=TaskChecker(config, self.catalog, self._hub_key()),
+            checker=TaskChecker(config, self.catalog, settings.hub_key, settings.agent_id),
             outbox=self.outbox,
             transports=self.transports,
             hub=settings.hub,
             send=channel.send,
+            metrics=self.metrics,
         )
         await self.runner.recover_interrupted()
+        self.events = EventDelivery(self.outbox, channel.send_ready, self.metrics)
+        self.watches = LogWatches(config, self.transports, self.events.event_made)
         actions = config.allowed_actions(list(self.catalog))
         self.link = HubLink(
             address=settings.hub,
@@ -142,27 +161,34 @@ class AgentDaemon:
             actions=actions,
             runner=self.runner,
             channel=channel,
+            events=self.events,
+            metrics=self.metrics,
         )
+        if settings.metrics_port is not None:
+            link = self.link
+            self.metrics_server = MetricsServer(
+                self.metrics, settings.metrics_port, lambda: link.state.value
+            )
+            await self.metrics_server.start()
+            log.info("metrics on http://127.0.0.1:%d/metrics", self.metrics_server.port)
         log.info(
-            "guardia-agent %s: id %s, hub %s, %d node(s), actions %s, outbox %s",
+            "guardia-agent %s: id %s, hub %s (key %s), %d node(s), %d log watch(es), "
+            "actions %s, outbox %s",
             __version__,
             settings.agent_id,
             settings.hub.ws_url,
+            public_key_fingerprint(settings.hub_key),
             len(config.nodes),
+            len(config.watch),
             ",".join(actions),
             self.outbox.path,
         )
         self.started.set()
 
-    def _hub_key(self) -> Ed25519PublicKey | None:
-        path = self.config.hub_public_key
-        if path is None:
-            log.warning("no hub_public_key in the config: task signatures are not checked")
-            return None
-        return load_public_key(path.read_bytes())
-
     async def main_loop(self) -> int:
         assert self.link is not None and self._exit is not None
+        if self.watches is not None:
+            self.watches.start()
         self._link_task = asyncio.create_task(self.link.run(), name="hub-link")
         exit_requested = asyncio.create_task(self._exit.wait())
         try:
@@ -179,6 +205,8 @@ class AgentDaemon:
         return 0
 
     async def shutdown(self) -> None:
+        if self.watches is not None:
+            await self.watches.stop()
         if self.runner is not None:
             assert self._force_exit is not None
             await self.runner.stop(self.config.shutdown_grace, force=self._force_exit)
@@ -187,6 +215,8 @@ class AgentDaemon:
         if self._link_task is not None:
             with contextlib.suppress(Exception):
                 await self._link_task
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
         if self.transports is not None:
             await self.transports.close()
         if self.outbox is not None:

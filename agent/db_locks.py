@@ -7,7 +7,8 @@ and nothing from the hub is in it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 COLUMNS = (
     "blocked_pid",
@@ -160,6 +161,11 @@ def lock_summary(rows: list[LockWait]) -> str:
     if roots:
         text += f"; blocking at the root: {', '.join(roots[:10])}"
     return text
+
+
+def lock_data(kind: str, rows: list[LockWait]) -> dict[str, Any]:
+    """The result's data: every field a string but wait_seconds (an int)."""
+    return {"kind": kind, "waits": [asdict(row) for row in rows]}
 
 
 def lock_table(rows: list[LockWait]) -> str:

@@ -1,7 +1,12 @@
-"""Where the hub is: its agent WebSocket URL and its HTTP base (for artifact downloads)."""
+"""Where the hub is: its agent WebSocket URL and its HTTP base (artifacts, the hub key).
+
+Cleartext (`ws://`, `http://`) only to a hub on loopback, or with `--insecure`: on any other
+network the token and every task would be readable and changeable on the way (issue 17.11).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -26,9 +31,28 @@ class HubAddress:
     def artifact_url(self, artifact_id: str) -> str:
         return f"{self.http_base}/api/artifacts/{artifact_id}"
 
+    @property
+    def hub_key_url(self) -> str:
+        """Where `guardia-agent enroll` fetches the hub's public key."""
+        return f"{self.http_base}/api/agent/hub-key"
 
-def parse_hub_url(url: str) -> HubAddress:
-    """Accept `http(s)://host:port[/prefix]`, `ws(s)://...`, or a URL ending in /ws/agent."""
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: a link that never leaves this machine."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_hub_url(url: str, *, insecure: bool = False) -> HubAddress:
+    """Accept `http(s)://host:port[/prefix]`, `ws(s)://...`, or a URL ending in /ws/agent.
+
+    A cleartext scheme is refused unless the host is on loopback or `insecure` is set.
+    """
     parts = urlsplit(url.strip())
     schemes = _SCHEMES.get(parts.scheme.lower())
     if schemes is None:
@@ -47,6 +71,12 @@ def parse_hub_url(url: str) -> HubAddress:
     if prefix.endswith(AGENT_PATH):
         prefix = prefix[: -len(AGENT_PATH)]
     ws_scheme, http_scheme = schemes
+    if ws_scheme == "ws" and not insecure and not is_loopback(parts.hostname):
+        raise UsageError(
+            f"hub URL {url!r}: {parts.scheme}:// sends the agent token and every task in "
+            "cleartext; use wss:// or https://. Plain ws:// and http:// are for a hub on "
+            "loopback (127.0.0.0/8, ::1, localhost), or pass --insecure to accept the risk"
+        )
     return HubAddress(
         ws_url=f"{ws_scheme}://{parts.netloc}{prefix}{AGENT_PATH}",
         http_base=f"{http_scheme}://{parts.netloc}{prefix}",

@@ -7,11 +7,12 @@ import contextlib
 import os
 import shutil
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from agent.exceptions import TransportError
+from agent.log_follow import follow_file
 from agent.transport import (
     MAX_STDERR_BYTES,
     MAX_STDOUT_BYTES,
@@ -98,6 +99,9 @@ class LocalTransport(Transport):
     @contextlib.asynccontextmanager
     async def tcp_endpoint(self, host: str, port: int) -> AsyncIterator[tuple[str, int]]:
         yield host, port
+
+    def follow(self, path: str, opened: Callable[[], None]) -> AsyncGenerator[str, None]:
+        return follow_file(path, opened)
 
     async def _file_op(self, what: str, fn: Callable[..., object], *args: object) -> None:
         try:

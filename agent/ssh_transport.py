@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
+import shlex
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import asyncssh
 
 from agent.config import SshNode
 from agent.exceptions import HostKeyError, TransportError
+from agent.log_follow import MAX_LINE_BYTES
 from agent.transport import (
     MAX_STDERR_BYTES,
     MAX_STDOUT_BYTES,
@@ -177,6 +179,29 @@ class SshTransport(Transport):
         finally:
             listener.close()
             await listener.wait_closed()
+
+    async def follow(self, path: str, opened: Callable[[], None]) -> AsyncGenerator[str, None]:
+        """`tail -F -n 0` on the node over the node's SSH connection: GNU tail follows
+        rotation by rename and by truncation there. Ends with TransportError when the
+        connection or tail goes; lines written until it is back are not seen."""
+        connection = await self.connection()
+        try:
+            process = await connection.create_process(
+                f"exec tail -F -n 0 -- {shlex.quote(path)} 2>/dev/null", encoding=None
+            )
+        except (asyncssh.Error, OSError) as exc:
+            raise TransportError(f"cannot follow {path} on {self.where}: {exc}") from None
+        try:
+            opened()
+            async for raw in process.stdout:
+                yield raw[:MAX_LINE_BYTES].rstrip(b"\r\n").decode("utf-8", errors="replace")
+        except (asyncssh.Error, OSError) as exc:
+            raise TransportError(f"following {path} on {self.where} stopped: {exc}") from None
+        finally:
+            with contextlib.suppress(Exception):
+                process.kill()
+            process.close()
+        raise TransportError(f"tail -F {path} on {self.where} ended")
 
     async def _sftp_op(self, what: str, operation: Awaitable[None]) -> None:
         try:

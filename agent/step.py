@@ -39,9 +39,12 @@ class ServiceParams(StepParams):
 @dataclass(frozen=True)
 class StepOutcome:
     ok: bool
+    #: English, for logs and clients that do not read `data`
     summary: str
     exit_code: int | None = None
     output: str = ""
+    #: the result's structured facts, in the action's shape (protocol.md, "Result data")
+    data: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

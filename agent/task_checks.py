@@ -1,5 +1,6 @@
-"""Whether a TASK_ASSIGN may run here, as pure code: the signature, the deadline, and each
-step's action, node, params and service against the catalog and the config.
+"""Whether a TASK_ASSIGN may run here, as pure code: the signature, the agent it is signed
+for, the deadline, and each step's action, node, params and service against the catalog and
+the config.
 
 A refused task is answered with TASK_FINISHED FAILED whose results say, per step, why.
 """
@@ -34,8 +35,10 @@ def parse_deadline(text: str) -> datetime | None:
 class TaskChecker:
     config: AgentConfig
     catalog: Mapping[str, ActionSpec[Any]]
-    #: the hub's public key; None when agent.yaml has no hub_public_key
-    hub_key: Ed25519PublicKey | None = None
+    #: the hub's pinned public key: every task must be signed with it
+    hub_key: Ed25519PublicKey
+    #: this agent's id: a task signed for another agent is refused
+    agent_id: str
 
     def refusal(self, task: TaskAssign, now: datetime) -> TaskFinished | None:
         """The TASK_FINISHED that refuses `task`, or None when it may run."""
@@ -52,11 +55,13 @@ class TaskChecker:
         return refused(task, summaries, reasons[first] or others)
 
     def task_reason(self, task: TaskAssign, now: datetime) -> str | None:
-        if self.hub_key is not None:
-            try:
-                verify_task(task, self.hub_key)
-            except SignatureError as exc:
-                return f"signature refused: {exc}"
+        try:
+            verify_task(task, self.hub_key)
+        except SignatureError as exc:
+            return f"signature refused: {exc}"
+        if task.agent_id != self.agent_id:
+            meant = "no agent" if task.agent_id is None else f"agent {task.agent_id}"
+            return f"the task is signed for {meant}, not for this agent ({self.agent_id})"
         deadline = parse_deadline(task.deadline)
         if deadline is None:
             return f"deadline {task.deadline!r} is not an ISO-8601 UTC time"

@@ -16,6 +16,9 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
+import orjson
+from pydantic import ValidationError
+
 from agent.exceptions import StepError
 from agent.step import ActionSpec, ProgressReport, StepContext, StepOutcome
 from protocol import Message, TaskAssign, TaskFinished, TaskProgress, TaskResult, TaskStatus
@@ -27,8 +30,10 @@ Send = Callable[[Message], Awaitable[bool]]
 MakeContext = Callable[[str, str, ProgressReport], StepContext]
 
 MAX_SUMMARY_CHARS = 1000
-#: output_tail bytes of all results together, so TASK_FINISHED stays far below 1 MiB
+#: output_tail bytes of all results together, and data bytes (as JSON) of all results
+#: together, so that TASK_FINISHED stays below the 1 MiB frame limit
 FRAME_OUTPUT_BUDGET = 600 * 1024
+FRAME_DATA_BUDGET = 300 * 1024
 
 
 class NodeGate:
@@ -142,7 +147,7 @@ class TaskExecution:
             self.timed_out = True
             return StepOutcome(False, f"timed out after {seconds:g} s (step timeout)")
         except StepError as exc:
-            return StepOutcome(False, exc.message, exc.exit_code, exc.output)
+            return StepOutcome(False, exc.message, exc.exit_code, exc.output, exc.data)
         except Exception as exc:
             log.exception("task %s: %s on %s failed", self.task_id, step.action, step.node)
             return StepOutcome(False, f"agent error: {type(exc).__name__}: {exc}")
@@ -201,15 +206,21 @@ class TaskExecution:
 def make_result(
     node: str, action: str, outcome: StepOutcome, seconds: float, output_limit: int
 ) -> TaskResult:
-    return TaskResult(
-        node=node,
-        action=action,
-        ok=outcome.ok,
-        exit_code=outcome.exit_code,
-        summary=outcome.summary[:MAX_SUMMARY_CHARS],
-        output_tail=tail_bytes(outcome.output, output_limit),
-        duration_ms=max(0, round(seconds * 1000)),
-    )
+    fields: dict[str, Any] = {
+        "node": node,
+        "action": action,
+        "ok": outcome.ok,
+        "exit_code": outcome.exit_code,
+        "summary": outcome.summary[:MAX_SUMMARY_CHARS],
+        "output_tail": tail_bytes(outcome.output, output_limit),
+        "duration_ms": max(0, round(seconds * 1000)),
+    }
+    try:
+        return TaskResult(**fields, data=outcome.data)
+    except ValidationError as exc:
+        # a fact the wire cannot carry (say a huge number) must not cost the result itself
+        log.warning("%s on %s: result data dropped: %s", action, node, exc.errors()[0]["msg"])
+        return TaskResult(**fields)
 
 
 def tail_bytes(text: str, limit: int) -> str:
@@ -221,9 +232,39 @@ def tail_bytes(text: str, limit: int) -> str:
 
 
 def fit_to_frame(results: list[TaskResult]) -> list[TaskResult]:
-    """Shorten every output_tail alike when together they would not fit in one frame."""
+    """Shorten every output_tail alike, and every data alike, when together they would not
+    fit in one frame."""
     total = sum(len(r.output_tail.encode()) for r in results)
-    if total <= FRAME_OUTPUT_BUDGET:
-        return results
-    share = FRAME_OUTPUT_BUDGET // max(1, len(results))
-    return [r.model_copy(update={"output_tail": tail_bytes(r.output_tail, share)}) for r in results]
+    if total > FRAME_OUTPUT_BUDGET:
+        share = FRAME_OUTPUT_BUDGET // max(1, len(results))
+        results = [
+            r.model_copy(update={"output_tail": tail_bytes(r.output_tail, share)}) for r in results
+        ]
+    sizes = [data_size(r.data) for r in results]
+    if sum(sizes) > FRAME_DATA_BUDGET:
+        share = FRAME_DATA_BUDGET // max(1, len(results))
+        results = [
+            r if size <= share else r.model_copy(update={"data": shrink_data(r.data, share)})
+            for r, size in zip(results, sizes, strict=True)
+        ]
+    return results
+
+
+def data_size(data: dict[str, Any] | None) -> int:
+    return 0 if data is None else len(orjson.dumps(data))
+
+
+def shrink_data(data: dict[str, Any] | None, limit: int) -> dict[str, Any] | None:
+    """`data` within `limit` bytes of JSON: its longest list halved until it fits, marked
+    `"truncated": true`; None when no list is left to shorten."""
+    if data is None:
+        return None
+    shrunk = dict(data)
+    while data_size(shrunk) > limit:
+        lists = [(len(v), k) for k, v in shrunk.items() if isinstance(v, list) and v]
+        if not lists:
+            return None
+        _, key = max(lists)
+        shrunk[key] = shrunk[key][: len(shrunk[key]) // 2]
+        shrunk["truncated"] = True
+    return shrunk

@@ -21,6 +21,8 @@ from typing import Any
 
 from agent.config import AgentConfig
 from agent.hub_address import HubAddress
+from agent.log_context import task_context
+from agent.metrics import AgentMetrics
 from agent.outbox import Outbox, OutboxEntry
 from agent.step import ActionSpec, ProgressReport, ServiceParams, StepContext
 from agent.task_checks import TaskChecker
@@ -52,6 +54,7 @@ class TaskRunner:
         hub: HubAddress,
         send: Send,
         clock: Callable[[], datetime] = utc_now,
+        metrics: AgentMetrics | None = None,
     ) -> None:
         self.config = config
         self._catalog = catalog
@@ -61,6 +64,7 @@ class TaskRunner:
         self._hub = hub
         self._send = send
         self._clock = clock
+        self._metrics = metrics
         self._gate = NodeGate(config.max_concurrency)
         self._intake = asyncio.Lock()
         self._accepting = True
@@ -76,26 +80,33 @@ class TaskRunner:
         """Tasks that were running when the agent died get a FAILED result; never a rerun."""
         entries = await self._outbox.interrupted()
         for entry in entries:
-            log.warning(
-                "task %s was running when the agent stopped: reporting it FAILED, "
-                "not running it again",
-                entry.task_id,
-            )
-            results = [
-                TaskResult(node=node, action=action, ok=False, summary=RESTARTED)
-                for action, node in entry.steps
-            ]
-            await self._outbox.finish(
-                TaskFinished(
-                    task_id=entry.task_id,
-                    status="FAILED",
-                    results=results,
-                    content=f"FAILED: {RESTARTED}",
-                )
-            )
+            with task_context(entry.task_id):
+                await self._report_interrupted(entry)
         return [entry.task_id for entry in entries]
 
+    async def _report_interrupted(self, entry: OutboxEntry) -> None:
+        log.warning(
+            "task %s was running when the agent stopped: reporting it FAILED, not running it again",
+            entry.task_id,
+        )
+        results = [
+            TaskResult(node=node, action=action, ok=False, summary=RESTARTED)
+            for action, node in entry.steps
+        ]
+        await self._outbox.finish(
+            TaskFinished(
+                task_id=entry.task_id,
+                status="FAILED",
+                results=results,
+                content=f"FAILED: {RESTARTED}",
+            )
+        )
+
     async def task_assigned(self, task: TaskAssign) -> None:
+        with task_context(task.task_id):  # its steps' asyncio tasks inherit the id
+            await self._assigned(task)
+
+    async def _assigned(self, task: TaskAssign) -> None:
         async with self._intake:
             if task.task_id in self._running:
                 await self._send(TaskAccepted(task_id=task.task_id))
@@ -112,6 +123,8 @@ class TaskRunner:
             refusal = self._checker.refusal(task, self._clock())
             if refusal is not None:
                 log.warning("task %s refused: %s", task.task_id, refusal.content)
+                if self._metrics is not None:
+                    self._metrics.task_finished(refusal, refused=True)
                 await self._outbox.finish(refusal)
                 await self._send(refusal)
                 return
@@ -159,6 +172,8 @@ class TaskRunner:
             except Exception:
                 log.exception("task %s: cannot store its result; sending it all the same", task_id)
             log.info("task %s finished: %s", task_id, result.status)
+            if self._metrics is not None:
+                self._metrics.task_finished(result)
             await self._send(result)
         finally:
             self._running.pop(task_id, None)
@@ -171,6 +186,10 @@ class TaskRunner:
             log.info("task %s seen again: already run and acknowledged; ignored", entry.task_id)
 
     def cancel(self, task_id: str, reason: str = "cancelled by the hub") -> bool:
+        with task_context(task_id):
+            return self._cancel(task_id, reason)
+
+    def _cancel(self, task_id: str, reason: str) -> bool:
         running = self._running.get(task_id)
         if running is None:
             log.info("TASK_CANCEL for %s: not running here", task_id)
@@ -185,8 +204,9 @@ class TaskRunner:
             await asyncio.wait(drivers)
 
     async def acknowledged(self, task_id: str) -> None:
-        if await self._outbox.ack(task_id):
-            log.debug("task %s acknowledged by the hub", task_id)
+        with task_context(task_id):
+            if await self._outbox.ack(task_id):
+                log.debug("task %s acknowledged by the hub", task_id)
 
     async def unacknowledged(self) -> list[TaskFinished]:
         return await self._outbox.unacknowledged()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,6 +132,11 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     def tcp_endpoint(self, host: str, port: int) -> AbstractAsyncContextManager[tuple[str, int]]:
         """A local (host, port) that reaches `host:port` as the node sees it."""
+
+    @abc.abstractmethod
+    def follow(self, path: str, opened: Callable[[], None]) -> AsyncGenerator[str, None]:
+        """The lines written to the file at `path` from now on, rotation followed, for ever
+        (or until the node is lost: TransportError); `opened` is called once following."""
 
     async def close(self) -> None:
         """Release connections; the transport may be used again afterwards."""

@@ -59,7 +59,11 @@ class Settings(BaseSettings):
         10.0, description="seconds a browser has to send its first-frame `AUTH`"
     )
     agent_ping_interval: Seconds = Field(
-        20.0, description="seconds between the hub's keepalive pings to agents"
+        20.0,
+        description="seconds between keepalive pings on agent links: a link silent for 3x "
+        "this is presumed dead, and only then may a second connection with its agent id "
+        "replace it (else the second is closed 4409); keep agents' `heartbeat.interval` at or "
+        "below it",
     )
     button_ttl: Seconds = Field(24 * 3600.0, description="seconds a button stays pressable")
     approval_ttl: Seconds = Field(30 * 60.0, description="seconds an approval request stays open")

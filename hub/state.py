@@ -63,7 +63,7 @@ class HubState:
             persist=settings.persist_messages,
         )
         self.peers = Peers()
-        self.links = AgentLinks()
+        self.links = AgentLinks(silence_limit=3 * settings.agent_ping_interval)
         self.backplane = (
             RedisBackplane(
                 settings.redis_url,

@@ -1,4 +1,4 @@
-"""The GUARDiA wire protocol, version 1 (docs: shared/docs/protocol.md), as pure code.
+"""The GUARDiA wire protocol, version 1 (docs/protocol.md), as pure code.
 
 No asyncio, sockets or database here: message models, encoding, validation, signing.
 """
@@ -16,6 +16,7 @@ from protocol.messages import (
     CHAT_SERVER_TYPES,
     Ack,
     Action,
+    AgentEvent,
     AgentHello,
     ApprovalRequest,
     ArtifactInfo,
@@ -25,6 +26,7 @@ from protocol.messages import (
     Chat,
     CommandPlan,
     Error,
+    EventAck,
     Hello,
     ItsmMetadata,
     Join,
@@ -57,6 +59,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "Ack",
     "Action",
+    "AgentEvent",
     "AgentHello",
     "ApprovalRequest",
     "ArtifactInfo",
@@ -70,6 +73,7 @@ __all__ = [
     "CommandPlan",
     "Error",
     "ErrorCode",
+    "EventAck",
     "FrameTooLarge",
     "Hello",
     "ItsmMetadata",

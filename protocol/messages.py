@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from protocol.bounds import MAX_WIRE_INT, Count, ResultData, WireInt
 from protocol.codes import ErrorCode
 
 SenderType = Literal["HUMAN", "BOT", "AGENT", "SYSTEM"]
@@ -73,15 +74,18 @@ class ItsmMetadata(_Model):
 
 
 class TaskResult(_Model):
-    """What one action did on one node."""
+    """What one action did on one node: `summary` in English for logs and old clients, and
+    `data`, the same facts as fields (per action: protocol.md), for clients to render in the
+    reader's language."""
 
     node: Id
     action: Id
     ok: bool
-    exit_code: int | None = None
+    exit_code: WireInt | None = None
     summary: str = ""
     output_tail: str = ""
-    duration_ms: Annotated[int, Field(ge=0)] = 0
+    duration_ms: Count = 0
+    data: ResultData = None
 
 
 class ArtifactInfo(_Model):
@@ -110,7 +114,7 @@ class Message(_Model):
     message_id: Id = Field(default_factory=new_message_id)
     timestamp: str | None = None
     room_id: RoomId | None = None
-    seq: Annotated[int, Field(ge=1)] | None = None
+    seq: Annotated[int, Field(ge=1, le=MAX_WIRE_INT)] | None = None
     sender: str | None = None
     sender_type: SenderType | None = None
     content: str = ""
@@ -148,7 +152,7 @@ class Auth(Message):
 class Join(Message):
     msg_type: Literal["JOIN"] = "JOIN"
     room_id: RoomId
-    after_seq: Annotated[int, Field(ge=0)] | None = None
+    after_seq: Count | None = None
 
 
 class Leave(Message):
@@ -195,7 +199,7 @@ class Hello(Message):
 class Joined(Message):
     msg_type: Literal["JOINED"] = "JOINED"
     room_id: RoomId
-    last_seq: Annotated[int, Field(ge=0)]
+    last_seq: Count
 
 
 class CommandPlan(Message):
@@ -285,6 +289,32 @@ class TaskProgress(Message):
     message: str = ""
 
 
+#: at most this many lines in an AGENT_EVENT, each at most MAX_EVENT_LINE characters
+MAX_EVENT_LINES = 50
+MAX_EVENT_LINE = 2000
+EventLine = Annotated[str, Field(max_length=MAX_EVENT_LINE)]
+
+
+class AgentEvent(Message):
+    """Something the agent noticed on a node by itself (a log line matching a watch): the hub
+    turns it into an incident. Resent until EVENT_ACK, with the same event_id."""
+
+    msg_type: Literal["AGENT_EVENT"] = "AGENT_EVENT"
+    event_id: Id
+    node: Id
+    service: Id
+    source: Literal["log_watch"] = "log_watch"
+    severity: Severity = "HIGH"
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    #: the matching line, then the lines that followed it (a stack trace)
+    lines: Annotated[list[EventLine], Field(min_length=1, max_length=MAX_EVENT_LINES)]
+    pattern: Annotated[str, Field(max_length=1000)]
+    path: Annotated[str, Field(max_length=4096)]
+    occurred_at: str
+    #: matches of this watch since its previous event that got no event of their own
+    folded: Count = 0
+
+
 # /ws/agent, hub to agent
 
 
@@ -297,6 +327,9 @@ class Welcome(Message):
 class TaskAssign(Message):
     msg_type: Literal["TASK_ASSIGN"] = "TASK_ASSIGN"
     task_id: Id
+    #: the agent the hub meant this task for, signed with the rest: an agent refuses a task
+    #: for another agent id (or for none), so a signed task cannot be replayed elsewhere
+    agent_id: Id | None = None
     room_id: RoomId | None = None
     requested_by: Id
     approved_by: list[str] = Field(default_factory=list)
@@ -313,6 +346,13 @@ class TaskCancel(Message):
 class Ack(Message):
     msg_type: Literal["ACK"] = "ACK"
     task_id: Id
+
+
+class EventAck(Message):
+    """The hub has stored this AGENT_EVENT: the agent may forget it."""
+
+    msg_type: Literal["EVENT_ACK"] = "EVENT_ACK"
+    event_id: Id
 
 
 def _table(*types: type[Message]) -> dict[str, type[Message]]:
@@ -334,8 +374,10 @@ CHAT_SERVER_TYPES = _table(
     Pong,
     Ping,
 )
-AGENT_CLIENT_TYPES = _table(Auth, AgentHello, TaskAccepted, TaskProgress, TaskFinished, Pong, Ping)
-AGENT_SERVER_TYPES = _table(Welcome, TaskAssign, TaskCancel, Ack, Ping, Pong, Error)
+AGENT_CLIENT_TYPES = _table(
+    Auth, AgentHello, TaskAccepted, TaskProgress, TaskFinished, AgentEvent, Pong, Ping
+)
+AGENT_SERVER_TYPES = _table(Welcome, TaskAssign, TaskCancel, Ack, EventAck, Ping, Pong, Error)
 ALL_TYPES: dict[str, type[Message]] = {
     **CHAT_CLIENT_TYPES,
     **CHAT_SERVER_TYPES,

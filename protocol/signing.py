@@ -1,13 +1,15 @@
-"""Ed25519 signatures over a task's canonical JSON.
+"""Ed25519 signatures over a task's canonical JSON, and the hub key's fingerprint.
 
-The hub signs what the agent will act on (task id, room, who asked and approved, deadline,
-steps); an agent configured with the hub's public key refuses a task whose signature does not
-verify. Canonical JSON: keys sorted, no whitespace, UTF-8.
+The hub signs what the agent will act on (task id, the agent it is for, room, who asked and
+approved, deadline, steps); an agent refuses a task whose signature does not verify with the
+hub key it pinned at enrollment. Canonical JSON: keys sorted, no whitespace, UTF-8.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import re
 from typing import Any
 
 import orjson
@@ -18,7 +20,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from protocol.exceptions import SignatureError
 from protocol.messages import TaskAssign
 
-SIGNED_FIELDS = ("task_id", "room_id", "requested_by", "approved_by", "deadline", "steps")
+SIGNED_FIELDS = (
+    "task_id",
+    "agent_id",
+    "room_id",
+    "requested_by",
+    "approved_by",
+    "deadline",
+    "steps",
+)
+
+#: "SHA256:" and 43 characters of unpadded base64 (OpenSSH's way of writing a key's digest)
+FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
 
 
 def canonical_task(task: TaskAssign) -> bytes:
@@ -76,3 +89,22 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise SignatureError("the hub public key is not an Ed25519 public key")
     return key
+
+
+def public_key_fingerprint(key: Ed25519PublicKey) -> str:
+    """The key as a person compares it: "SHA256:" + unpadded base64 of the SHA-256 of the
+    32 raw public key bytes (as `ssh-keygen -l` writes a key's digest)."""
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "SHA256:" + base64.b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
+
+
+def normalize_fingerprint(text: str) -> str:
+    """A fingerprint as typed (padding, spaces around it) in the form public_key_fingerprint
+    writes; raises SignatureError when it is not one."""
+    value = text.strip().rstrip("=")
+    if not FINGERPRINT.match(value):
+        raise SignatureError(
+            f"{text.strip()!r} is not a key fingerprint: expected SHA256: and 43 characters "
+            "of base64, as `guardia agent add` prints it"
+        )
+    return value

@@ -34,10 +34,14 @@ from agent.task_checks import TaskChecker
 from agent.task_runner import TaskRunner
 from agent.transport_pool import TransportPool
 from protocol import Message, TaskAssign, TaskFinished, TaskProgress, TaskStep
+from protocol.signing import generate_private_key, sign_task
 
 SSHD = Path("/usr/sbin/sshd")
 ARTIFACT_SIZE = 10 * 1024 * 1024
 OLD_RELEASE = b"old release\n"
+AGENT_ID = "actions-agent"
+#: the hub's signing key as far as these tests go: every task is signed with it
+HUB_KEY = generate_private_key()
 
 
 # -- a real HTTP server: the hub's artifact endpoint, and the service's health URL ---------
@@ -263,15 +267,15 @@ class Agent:
 
     async def run(self, task_id: str, *steps: TaskStep, deadline_in: float = 600) -> TaskFinished:
         deadline = datetime.now(UTC) + timedelta(seconds=deadline_in)
-        await self.runner.task_assigned(
-            TaskAssign(
-                task_id=task_id,
-                requested_by="kim",
-                approved_by=["lee"],
-                deadline=deadline.isoformat().replace("+00:00", "Z"),
-                steps=list(steps),
-            )
+        assignment = TaskAssign(
+            task_id=task_id,
+            agent_id=AGENT_ID,
+            requested_by="kim",
+            approved_by=["lee"],
+            deadline=deadline.isoformat().replace("+00:00", "Z"),
+            steps=list(steps),
         )
+        await self.runner.task_assigned(sign_task(assignment, HUB_KEY))
         await asyncio.wait_for(self.runner.join(), 60)
         return next(
             m for m in reversed(self.sent) if isinstance(m, TaskFinished) and m.task_id == task_id
@@ -297,7 +301,7 @@ async def agent_for(config: AgentConfig) -> AsyncIterator[Agent]:
     runner = TaskRunner(
         config=config,
         catalog=CATALOG,
-        checker=TaskChecker(config, CATALOG),
+        checker=TaskChecker(config, CATALOG, HUB_KEY.public_key(), AGENT_ID),
         outbox=outbox,
         transports=transports,
         hub=parse_hub_url(f"http://127.0.0.1:{_http_port(config)}"),
@@ -355,6 +359,18 @@ async def test_status_health_tail_and_disk(node: Node) -> None:
     rows = [line.split("\t") for line in disk.output_tail.splitlines()[1:]]
     assert "/" in [row[0] for row in rows]
     assert all(r.duration_ms >= 0 and r.node == "N1" for r in done.results)
+    # the same facts as data, for the web app to render in either language
+    url = f"http://127.0.0.1:{node.http.port}/health?file={node.deploy / 'app.war'}"
+    assert status.data == {"service": "web", "state": "active", "healthy": True}
+    assert health.data == {"service": "web", "url": url, "status_code": 200, "healthy": True,
+                           "attempts": 1}  # fmt: skip
+    assert tail.data == {"path": str(node.dir / "app.log"), "lines": 3}
+    assert disk.data is not None and disk.data["threshold"] == 100
+    root = next(f for f in disk.data["filesystems"] if f["mount"] == "/")
+    assert set(root) == {"mount", "device", "size_kb", "used_kb", "avail_kb", "use_percent"}
+    assert [root["mount"], str(root["use_percent"]), str(root["used_kb"]),
+            str(root["avail_kb"]), str(root["size_kb"]), root["device"]] in rows  # fmt: skip
+    assert all(isinstance(root[k], int) for k in ("size_kb", "used_kb", "avail_kb"))
 
 
 async def test_failures_say_what_failed(node: Node) -> None:
@@ -365,7 +381,9 @@ async def test_failures_say_what_failed(node: Node) -> None:
     restart, health = done.results
     assert restart.exit_code == 5
     assert restart.summary == "broken: restart failed (exit 5): Unit broken.service not found."
+    assert restart.data == {"service": "broken", "restarted": False}
     assert health.summary == "not run: RESTART_SERVICE failed on this node"
+    assert health.data is None  # it never ran: nothing is known
     assert node.restarts == ["broken"]
 
 
@@ -374,7 +392,18 @@ async def test_restart_then_health_check(node: Node) -> None:
         done = await agent.run("restart", step("RESTART_SERVICE", service="web"))
     assert done.status == "SUCCEEDED", done
     assert done.results[0].summary.startswith("web: restarted; healthy (status active;")
+    assert done.results[0].data == {"service": "web", "restarted": True}
     assert node.restarts == ["restarted"]
+
+
+async def test_a_failing_status_is_data_too(node: Node) -> None:
+    async with agent_for(node.config()) as agent:
+        done = await agent.run("status", step("SERVICE_STATUS", service="broken"),
+                               step("HEALTH_CHECK", service="broken"))  # fmt: skip
+    status, health = done.results
+    assert (status.ok, status.exit_code) == (False, 3)
+    assert status.data == {"service": "broken", "state": "failed", "healthy": False}
+    assert (health.ok, health.summary) == (False, "not run: SERVICE_STATUS failed on this node")
 
 
 async def test_a_service_not_in_the_config_is_refused(node: Node) -> None:
@@ -427,11 +456,16 @@ async def test_deploy_lands_restarts_and_keeps_the_previous_file(
     assert "fetched app.war 100%" in progress and "uploaded app.war 100%" in progress
     assert progress.index("fetched app.war 100%") < progress.index("uploaded app.war 100%")
     assert "tok-good" not in repr(done) + repr(agent.sent)
+    assert done.results[0].data == {
+        "filename": "app.war", "sha256": params["sha256"], "size": ARTIFACT_SIZE,
+        "path": str(target), "rolled_back": False,
+    }  # fmt: skip
 
     async with agent_for(node.config()) as agent:
         back = await agent.run("rollback", step("ROLLBACK_DEPLOY", service="web",
                                                 filename="app.war"))  # fmt: skip
     assert back.status == "SUCCEEDED", back
+    assert back.results[0].data == {"filename": "app.war", "restored": True}
     assert target.read_bytes() == OLD_RELEASE
     assert node.restarts == ["restarted", "restarted"]
 
@@ -448,6 +482,7 @@ async def test_a_failed_health_check_rolls_back(node: Node, release: bytes) -> N
     summary = done.results[0].summary
     assert "web: restarted; UNHEALTHY" in summary and "HTTP 500" in summary
     assert "rolled back to the previous file; web: restarted; healthy" in summary
+    assert done.results[0].data is not None and done.results[0].data["rolled_back"] is True
     assert target.read_bytes() == OLD_RELEASE
     assert node.restarts == ["restarted", "restarted"]
 
@@ -483,6 +518,9 @@ async def test_a_bad_artifact_never_reaches_the_node(
         )
     assert done.status == "FAILED"
     assert words in done.results[0].summary, done.results[0].summary
+    data = done.results[0].data  # what was known when it failed
+    assert data == {"filename": "app.war", "sha256": params["sha256"], "size": params["size"],
+                    "path": str(node.deploy / "app.war"), "rolled_back": False}  # fmt: skip
     assert [p.name for p in node.deploy.iterdir()] == ["app.war"]
     assert (node.deploy / "app.war").read_bytes() == OLD_RELEASE
     assert node.restarts == []
@@ -512,6 +550,7 @@ async def test_rollback_without_a_previous_file(tmp_path: Path, http_side: HttpS
         done = await agent.run("rb", step("ROLLBACK_DEPLOY", service="web", filename="app.war"))
     assert done.status == "FAILED"
     assert done.results[0].summary.startswith("no previous file to roll back to")
+    assert done.results[0].data == {"filename": "app.war", "restored": False}
 
 
 # -- SSH specifics -----------------------------------------------------------------------------

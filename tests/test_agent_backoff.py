@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.backoff import ReconnectPolicy, backoff, close_verdict, handshake_verdict
+from agent.backoff import (
+    ReconnectPolicy,
+    backoff,
+    close_verdict,
+    conflict_backoff,
+    handshake_verdict,
+    is_conflict,
+)
 from agent.link_state import TRANSITIONS, LinkEvent, LinkState, LinkStateError, next_state
 
 
@@ -45,12 +52,37 @@ def test_a_fresh_generator_starts_over() -> None:
 
 @pytest.mark.parametrize(
     ("code", "exit_code"),
-    [(4401, 2), (4403, 2), (4409, 3), (1000, None), (1001, None), (1006, None),
+    [(4401, 2), (4403, 2), (4409, None), (1000, None), (1001, None), (1006, None),
      (1011, None), (4429, None), (None, None)],
 )  # fmt: skip
 def test_which_closes_are_final(code: int | None, exit_code: int | None) -> None:
     verdict = close_verdict(code)
     assert (verdict.exit_code if verdict else None) == exit_code
+
+
+@pytest.mark.parametrize(("code", "conflict"), [(4409, True), (4401, False), (1000, False),
+                                                (1006, False), (None, False)])  # fmt: skip
+def test_only_4409_is_a_conflict(code: int | None, conflict: bool) -> None:
+    assert is_conflict(code) is conflict
+
+
+def test_conflict_delays_are_long_jittered_and_capped() -> None:
+    low = list(itertools.islice(conflict_backoff(60, 600, rng=lambda: 0.0), 6))
+    high = list(itertools.islice(conflict_backoff(60, 600, rng=lambda: 0.999), 6))
+    assert low == [60, 120, 240, 480, 600, 600]
+    assert all(c <= h < 1.5 * c for c, h in zip(low, high, strict=True))
+
+
+@given(draws=st.lists(st.floats(0, 0.999), min_size=1, max_size=40))
+def test_a_conflict_retry_never_comes_before_the_first_delay(draws: list[float]) -> None:
+    values = iter(draws)
+    policy = ReconnectPolicy(conflict_initial=60, conflict_maximum=600)
+    delays = conflict_backoff(
+        policy.conflict_initial, policy.conflict_maximum, rng=lambda: next(values)
+    )
+    for delay in itertools.islice(delays, len(draws)):
+        assert 60 <= delay < 900
+    assert 60 <= next(policy.conflict_delays()) < 90
 
 
 @pytest.mark.parametrize(("status", "final"), [(401, True), (403, True), (404, False),

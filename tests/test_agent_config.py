@@ -10,9 +10,9 @@ import pytest
 from agent.catalog import CATALOG
 from agent.cli import build_parser, settings_from
 from agent.config import LocalNode, SshNode, parse_config
-from agent.exceptions import ConfigError, UsageError
+from agent.exceptions import ConfigError, EnrollmentError, UsageError
 from agent.hub_address import parse_hub_url
-from protocol.signing import generate_private_key, public_key_to_pem
+from protocol.signing import generate_private_key, public_key_fingerprint, public_key_to_pem
 
 KNOWN = list(CATALOG)
 
@@ -39,6 +39,12 @@ services:
   pg:
     kind: postgresql
     client: sudo -u postgres psql -X
+watch:
+  - node: MOF-WAS-01
+    service: tomcat
+    patterns: ["OutOfMemoryError", "SEVERE: .* failed"]
+    min_interval: 300
+    severity: CRITICAL
 """
 
 
@@ -55,6 +61,9 @@ def test_the_operations_md_example_loads(files: Path) -> None:
     assert isinstance(config.nodes["MOF-WAS-01"], SshNode)
     assert config.nodes["MOF-WAS-01"].port == 22
     assert isinstance(config.nodes["MOF-WEB-01"], LocalNode)
+    [watch] = config.watch
+    assert watch.log_path(config) == "/opt/tomcat/logs/catalina.out"
+    assert (watch.min_interval, watch.severity, watch.context_lines) == (300, "CRITICAL", 5)
     nginx = config.services["nginx"]
     assert nginx.restart_command("nginx") == "systemctl restart nginx"
     assert nginx.status_command("nginx") == "systemctl is-active nginx"
@@ -72,6 +81,15 @@ def test_an_empty_file_is_an_agent_with_no_nodes() -> None:
     config = parse_config("", path="a", known_actions=KNOWN)
     assert config.nodes == {} and config.allowed_actions(KNOWN) == KNOWN
 
+
+WATCH = """nodes:
+  A: {transport: local}
+services:
+  app: {log_path: /var/log/app.log}
+watch:
+  - node: A
+    service: app
+"""
 
 BAD = [
     ("nodes:\n  A: {transport: local\n", 3, "not valid YAML"),
@@ -102,7 +120,6 @@ BAD = [
         "nodes.A: an ssh node needs known_hosts",
     ),
     ("known_hosts: /nonexistent/known_hosts\n", 1, "known_hosts: cannot read"),
-    ("hub_public_key: /dev/null\n", 1, "hub_public_key: not an Ed25519 public key"),
     ("actions: [RESTART_SERVICE, REBOOT]\n", 1, "actions: unknown action 'REBOOT'"),
     ("actions:\n  - RESTART_SERVICE\n  - reboot\n", 3, "actions.1: string should match"),
     (
@@ -122,6 +139,31 @@ BAD = [
     ("step_timeout: 0\n", 1, "step_timeout: input should be greater than 0"),
     ("reconnect:\n  initial_delay: 1\n  max_delay: -1\n", 3, "reconnect.max_delay"),
     ("nodes:\n  A: {transport: local}\n  B: [1, 2]\n", 3, "nodes.B"),
+    (
+        WATCH + "    patterns: ['ERROR', 'Out(OfMemory']\n",
+        8,
+        "watch.0.patterns.1: not a valid regular expression: missing ), unterminated subpattern",
+    ),
+    (WATCH + "    patterns: []\n", 8, "watch.0.patterns: list should have at least 1 item"),
+    (WATCH + "    patterns: [x]\n    min_interval: 0\n", 9, "watch.0.min_interval: input should"),
+    (WATCH + "    patterns: [x]\n    severity: URGENT\n", 9, "watch.0.severity: input should be"),
+    (WATCH + "    patterns: [x]\n    path: logs/app.log\n", 9, "watch.0.path: string should match"),
+    (WATCH + "    patterns: [x]\n    paterns: [y]\n", 9, "watch.0.paterns: unknown key"),
+    (
+        WATCH.replace("node: A", "node: B") + "    patterns: [x]\n",
+        6,
+        "watch.0.node: B is not in nodes",
+    ),
+    (
+        WATCH.replace("service: app", "service: db") + "    patterns: [x]\n",
+        7,
+        "watch.0.service: db is not in services",
+    ),
+    (
+        WATCH.replace("{log_path: /var/log/app.log}", "{}") + "    patterns: [x]\n",
+        6,
+        "watch.0: needs path (services.app has no log_path)",
+    ),
 ]
 
 
@@ -152,9 +194,28 @@ def test_every_problem_is_listed() -> None:
     ],
 )  # fmt: skip
 def test_hub_urls(url: str, ws_url: str, http_base: str) -> None:
-    address = parse_hub_url(url)
+    address = parse_hub_url(url, insecure=True)
     assert (address.ws_url, address.http_base) == (ws_url, http_base)
     assert address.artifact_url("a1") == f"{http_base}/api/artifacts/a1"
+    assert address.hub_key_url == f"{http_base}/api/agent/hub-key"
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [("https://hub.example", True), ("wss://10.0.0.5:8443", True),
+     ("http://127.0.0.1:8000", True), ("ws://127.8.9.10", True), ("http://[::1]:8000", True),
+     ("http://localhost:8000", True), ("ws://LOCALHOST", True),
+     ("http://hub.example", False), ("ws://10.0.0.5:8000", False),
+     ("http://0.0.0.0:8000", False), ("http://localhost.evil.example", False),
+     ("http://[::ffff:10.0.0.1]", False), ("ws://128.0.0.1", False)],
+)  # fmt: skip
+def test_cleartext_only_on_loopback_or_with_insecure(url: str, allowed: bool) -> None:
+    if allowed:
+        parse_hub_url(url)
+    else:
+        with pytest.raises(UsageError, match=r"cleartext; use wss:// or https://.*--insecure"):
+            parse_hub_url(url)
+    assert parse_hub_url(url, insecure=True).ws_url.endswith("/ws/agent")
 
 
 @pytest.mark.parametrize(
@@ -175,17 +236,43 @@ def test_flags_fall_back_to_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     config = tmp_path / "agent.yaml"
-    config.write_text("nodes:\n  WEB-01: {transport: local}\n")
+    key = generate_private_key().public_key()
+    (tmp_path / "agent-a-1.hub.pub").write_bytes(public_key_to_pem(key))
+    (tmp_path / "agent-b-2.hub.pub").write_bytes(public_key_to_pem(key))
+    config.write_text(f"outbox: {tmp_path}/outbox.sqlite\nnodes:\n  WEB-01: {{transport: local}}\n")
     monkeypatch.setenv("GUARDIA_HUB_URL", "http://hub:8000")
     monkeypatch.setenv("GUARDIA_AGENT_ID", "a-1")
     monkeypatch.setenv("GUARDIA_AGENT_TOKEN", "tok")
     monkeypatch.setenv("GUARDIA_AGENT_CONFIG", str(config))
+    monkeypatch.setenv("GUARDIA_AGENT_INSECURE", "1")
     settings = settings_from(args())
     assert settings.agent_id == "a-1" and settings.token == "tok"
     assert settings.hub.ws_url == "ws://hub:8000/ws/agent"
     assert list(settings.config.nodes) == ["WEB-01"]
+    assert public_key_fingerprint(settings.hub_key) == public_key_fingerprint(key)
     assert "tok" not in repr(settings)
     assert settings_from(args("--id", "b-2")).agent_id == "b-2"
+    monkeypatch.setenv("GUARDIA_AGENT_INSECURE", "")
+    with pytest.raises(UsageError, match="cleartext"):
+        settings_from(args())
+    assert settings_from(args("--insecure")).agent_id == "a-1"
+
+
+@pytest.mark.parametrize(
+    ("key_line", "words"),
+    [("", "no hub public key at {tmp}/agent-a-1.hub.pub"),
+     ("hub_public_key: {tmp}/pinned/hub.pub\n", "no hub public key at {tmp}/pinned/hub.pub"),
+     ("hub_public_key: /dev/null\n", "/dev/null is not an Ed25519 public key")],
+)  # fmt: skip
+def test_no_start_without_a_pinned_hub_key(tmp_path: Path, key_line: str, words: str) -> None:
+    config = tmp_path / "agent.yaml"
+    config.write_text(key_line.format(tmp=tmp_path) + f"outbox: {tmp_path}/outbox.sqlite\n")
+    argv = ("--hub", "https://hub", "--id", "a-1", "--token", "t", "--config", str(config))
+    with pytest.raises(EnrollmentError) as caught:
+        settings_from(args(*argv))
+    assert words.format(tmp=tmp_path) in caught.value.message
+    if "no hub public key" in words:
+        assert "guardia-agent enroll --hub URL --id a-1" in caught.value.message
 
 
 @pytest.mark.parametrize(
@@ -196,7 +283,7 @@ def test_flags_fall_back_to_the_environment(
 )  # fmt: skip
 def test_bad_flags(monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...], words: str) -> None:
     for name in ("GUARDIA_HUB_URL", "GUARDIA_AGENT_ID", "GUARDIA_AGENT_TOKEN",
-                 "GUARDIA_AGENT_CONFIG"):  # fmt: skip
+                 "GUARDIA_AGENT_CONFIG", "GUARDIA_AGENT_INSECURE"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(UsageError, match=words):
         settings_from(args(*argv))

@@ -15,10 +15,10 @@ import pytest
 from agent.actions.fetch_db_locks import fetch_db_locks
 from agent.catalog import CATALOG
 from agent.config import parse_config
-from agent.db_locks import DIALECTS, lock_summary, parse_lock_rows
+from agent.db_locks import COLUMNS, DIALECTS, lock_summary, parse_lock_rows
 from agent.hub_address import parse_hub_url
 from agent.local_transport import LocalTransport
-from agent.step import ServiceParams, StepContext
+from agent.step import ServiceParams, StepContext, StepOutcome
 
 PSQL = "psql -X -h 127.0.0.1 -U postgres -d postgres"
 MYSQL = "mysql -h 127.0.0.1 -u root"
@@ -75,7 +75,7 @@ async def client_works(command: str) -> bool:
     return process.returncode == 0
 
 
-async def run_action(tmp_path: Path, kind: str, client: str) -> tuple[bool, str, str]:
+async def run_action(tmp_path: Path, kind: str, client: str) -> StepOutcome:
     config = parse_config(
         f"nodes:\n  DB-01: {{transport: local}}\nservices:\n  db: {{kind: {kind}, "
         f"client: '{client}'}}\n",
@@ -86,10 +86,9 @@ async def run_action(tmp_path: Path, kind: str, client: str) -> tuple[bool, str,
     async def report(fraction: float, message: str) -> None:
         pass
 
-    ctx = StepContext("DB-01", LocalTransport("DB-01"), config, parse_hub_url("http://h"),
+    ctx = StepContext("DB-01", LocalTransport("DB-01"), config, parse_hub_url("https://h"),
                       "t", report)  # fmt: skip
-    outcome = await fetch_db_locks(ctx, ServiceParams(service="db"))
-    return outcome.ok, outcome.summary, outcome.output
+    return await fetch_db_locks(ctx, ServiceParams(service="db"))
 
 
 @contextlib.asynccontextmanager
@@ -113,7 +112,7 @@ async def holding(command: str, script: str, ready: bytes) -> AsyncIterator[None
         await holder.wait()
 
 
-async def waits_on_locks(tmp_path: Path, kind: str, client: str) -> tuple[str, str]:
+async def waits_on_locks(tmp_path: Path, kind: str, client: str) -> StepOutcome:
     """Run the action until it sees the blocked session (a lock wait is no event to await).
 
     Not faster than every 0.2 s: InnoDB serves its information_schema lock tables from a
@@ -121,12 +120,12 @@ async def waits_on_locks(tmp_path: Path, kind: str, client: str) -> tuple[str, s
     than that keeps it stale for ever.
     """
     for _ in range(50):
-        ok, summary, output = await run_action(tmp_path, kind, client)
-        assert ok, summary
-        if "waiting on a lock" in summary and "no session" not in summary:
-            return summary, output
+        outcome = await run_action(tmp_path, kind, client)
+        assert outcome.ok, outcome.summary
+        if "waiting on a lock" in outcome.summary and "no session" not in outcome.summary:
+            return outcome
         await asyncio.sleep(0.2)
-    raise AssertionError(f"the blocked session never showed up: {summary!r} {output!r}")
+    raise AssertionError(f"the blocked session never showed up: {outcome}")
 
 
 @pytest.mark.postgres
@@ -139,24 +138,29 @@ async def test_postgresql_lock_waits(tmp_path: Path) -> None:
         stdout=asyncio.subprocess.DEVNULL,
     )
     await setup.wait()
-    ok, summary, _ = await run_action(tmp_path, "postgresql", PSQL)
-    assert ok
+    quiet = await run_action(tmp_path, "postgresql", PSQL)
+    assert quiet.ok and quiet.data == {"kind": "postgresql", "waits": []}
     script = f"BEGIN;\nLOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;\nSELECT 'locked-now';\n"
     async with holding(PSQL, script, b"locked-now"):
         waiter = await asyncio.create_subprocess_shell(
             f"{PSQL} -c 'SELECT count(*) FROM {table}'", stdout=asyncio.subprocess.DEVNULL
         )
-        summary, table_text = await waits_on_locks(tmp_path, "postgresql", PSQL)
+        outcome = await waits_on_locks(tmp_path, "postgresql", PSQL)
     await waiter.wait()
     drop = await asyncio.create_subprocess_shell(f"{PSQL} -c 'DROP TABLE {table}'",
                                                  stdout=asyncio.subprocess.DEVNULL)  # fmt: skip
     await drop.wait()
-    assert "1 session(s) waiting on a lock" in summary, summary
-    header, row = table_text.splitlines()[:2]
+    assert "1 session(s) waiting on a lock" in outcome.summary, outcome.summary
+    header, row = outcome.output.splitlines()[:2]
     columns = dict(zip(header.split("\t"), row.split("\t"), strict=True))
     assert columns["blocked_user"] == columns["blocking_user"] == "postgres"
     assert columns["wait_event"].startswith("Lock:")
     assert f"SELECT count(*) FROM {table}" in columns["blocked_query"]
+    assert outcome.data is not None and outcome.data["kind"] == "postgresql"
+    [wait] = outcome.data["waits"]
+    assert list(wait) == list(COLUMNS)
+    assert isinstance(wait["wait_seconds"], int)
+    assert {k: str(v) for k, v in wait.items()} == columns  # the table and the data agree
 
 
 async def test_mariadb_lock_waits(tmp_path: Path) -> None:
@@ -174,18 +178,21 @@ async def test_mariadb_lock_waits(tmp_path: Path) -> None:
             f"{MYSQL} {database} -e 'UPDATE t SET v = v + 1 WHERE id = 1'",
             stdout=asyncio.subprocess.DEVNULL,
         )
-        summary, table_text = await waits_on_locks(tmp_path, "mariadb", MYSQL)
+        outcome = await waits_on_locks(tmp_path, "mariadb", MYSQL)
     await waiter.wait()
     drop = await asyncio.create_subprocess_shell(f"{MYSQL} -e 'DROP DATABASE {database}'")
     await drop.wait()
-    assert "1 session(s) waiting on a lock" in summary, summary
-    header, row = table_text.splitlines()[:2]
+    assert "1 session(s) waiting on a lock" in outcome.summary, outcome.summary
+    header, row = outcome.output.splitlines()[:2]
     columns = dict(zip(header.split("\t"), row.split("\t"), strict=True))
     assert columns["blocked_user"] == "root" and columns["database"] == database
     assert "UPDATE" in columns["blocked_query"]
+    assert outcome.data is not None and outcome.data["kind"] == "mariadb"
+    assert outcome.data["waits"][0]["database"] == database
 
 
 async def test_a_failing_client_fails_the_step(tmp_path: Path) -> None:
-    ok, summary, _ = await run_action(tmp_path, "postgresql", "psql -X -h 127.0.0.1 -p 1")
-    assert not ok
-    assert summary.startswith("postgresql client failed (exit 2): ")
+    outcome = await run_action(tmp_path, "postgresql", "psql -X -h 127.0.0.1 -p 1")
+    assert not outcome.ok
+    assert outcome.summary.startswith("postgresql client failed (exit 2): ")
+    assert outcome.data == {"kind": "postgresql", "waits": []}

@@ -20,7 +20,7 @@ import orjson
 import pytest
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
-from websockets.http11 import Request
+from websockets.http11 import Request, Response
 
 from agent.catalog import CATALOG
 from agent.config import parse_config
@@ -33,13 +33,17 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "agent-token-s3cr3t-0123456789"
 AGENT_ID = "test-agent-01"
 WAIT = 10.0
+#: the fake hub's signing key; write_config pins its public half for the agent
+HUB_KEY = generate_private_key()
 
 
 class FakeHub:
     """The hub's end of /ws/agent on loopback: records every frame, lets the test answer."""
 
-    def __init__(self, *, close_with: int | None = None) -> None:
+    def __init__(self, *, close_with: int | None = None, hub_key_pem: bytes | None = None) -> None:
         self.close_with = close_with
+        #: served at GET /api/agent/hub-key to the agent token, as the hub does
+        self.hub_key_pem = hub_key_pem
         self.frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.headers: list[Headers] = []
         self.hellos: list[dict[str, Any]] = []
@@ -64,8 +68,13 @@ class FakeHub:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _request(self, connection: ServerConnection, request: Request) -> None:
+    def _request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path == "/api/agent/hub-key" and self.hub_key_pem is not None:
+            if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+                return connection.respond(401, "unauthenticated\n")
+            return connection.respond(200, self.hub_key_pem.decode())
         self.headers.append(request.headers)
+        return None
 
     async def _handler(self, ws: ServerConnection) -> None:
         hello = orjson.loads(await ws.recv())
@@ -80,8 +89,11 @@ class FakeHub:
             async for data in ws:
                 await self.frames.put(orjson.loads(data))
 
-    async def send(self, message: Message) -> None:
+    async def send(self, message: Message, *, sign: bool = True) -> None:
+        """Send a frame; a TaskAssign goes out signed by HUB_KEY, as the hub signs it."""
         assert self.ws is not None
+        if sign and isinstance(message, TaskAssign) and message.signature is None:
+            message = sign_task(message, HUB_KEY)
         await self.ws.send(encode(message))
 
     async def expect(self, msg_type: str, task_id: str | None = None) -> dict[str, Any]:
@@ -115,12 +127,14 @@ def write_config(tmp_path: Path, extra: str = "", services: str = "") -> Path:
     fifo = tmp_path / "slow.fifo"
     if not fifo.exists():
         os.mkfifo(fifo)
+    (tmp_path / "hub.pub").write_bytes(public_key_to_pem(HUB_KEY.public_key()))
     config.write_text(
         f"""
+hub_public_key: {tmp_path / "hub.pub"}
 outbox: {tmp_path / "outbox.sqlite"}
 actions: [RESTART_SERVICE, SERVICE_STATUS, CHECK_DISK_SPACE, HEALTH_CHECK]
 shutdown_grace: 0
-reconnect: {{initial_delay: 0.05, max_delay: 0.2, stable_after: 30}}
+reconnect: {{initial_delay: 0.05, max_delay: 0.2, stable_after: 30, conflict_delay: 0.3}}
 nodes:
   WEB-01: {{transport: local}}
 services:
@@ -142,13 +156,20 @@ def make_settings(hub: FakeHub, config_path: Path) -> AgentSettings:
     config = parse_config(
         config_path.read_text(), path=str(config_path), known_actions=list(CATALOG)
     )
-    return AgentSettings(agent_id=AGENT_ID, token=TOKEN, hub=parse_hub_url(hub.url), config=config)
+    return AgentSettings(
+        agent_id=AGENT_ID,
+        token=TOKEN,
+        hub=parse_hub_url(hub.url),
+        config=config,
+        hub_key=HUB_KEY.public_key(),
+    )
 
 
 def task(task_id: str, *steps: TaskStep, deadline_in: float = 600) -> TaskAssign:
     deadline = (datetime.now(UTC) + timedelta(seconds=deadline_in)).isoformat()
     return TaskAssign(
         task_id=task_id,
+        agent_id=AGENT_ID,
         room_id="ops",
         requested_by="kim",
         deadline=deadline.replace("+00:00", "Z"),
@@ -337,12 +358,11 @@ async def test_refused_tasks_say_why(hub: FakeHub, tmp_path: Path) -> None:
     assert not restarts.exists()
 
 
-async def test_signed_tasks_forged_or_unsigned_are_refused(hub: FakeHub, tmp_path: Path) -> None:
-    key = generate_private_key()
-    (tmp_path / "hub.pub").write_bytes(public_key_to_pem(key.public_key()))
-    config = write_config(tmp_path, extra=f"hub_public_key: {tmp_path / 'hub.pub'}\n")
-    daemon = AgentDaemon(make_settings(hub, config))
-    good = sign_task(task("s1", step("RESTART_SERVICE", service="app")), key)
+async def test_signed_tasks_forged_unsigned_or_for_another_agent_are_refused(
+    hub: FakeHub, tmp_path: Path
+) -> None:
+    daemon = AgentDaemon(make_settings(hub, write_config(tmp_path)))
+    good = sign_task(task("s1", step("RESTART_SERVICE", service="app")), HUB_KEY)
     forged = good.model_copy(
         update={"task_id": "s2", "steps": [step("RESTART_SERVICE", service="slow")]}
     )
@@ -350,19 +370,34 @@ async def test_signed_tasks_forged_or_unsigned_are_refused(hub: FakeHub, tmp_pat
     other_key = sign_task(
         task("s4", step("RESTART_SERVICE", service="app")), generate_private_key()
     )
+    # signed by the hub, but for another agent: a task cannot be replayed to this one
+    elsewhere = sign_task(
+        task("s5", step("RESTART_SERVICE", service="app")).model_copy(
+            update={"agent_id": "other-agent"}
+        ),
+        HUB_KEY,
+    )
+    relabelled = elsewhere.model_copy(update={"task_id": "s6", "agent_id": AGENT_ID})
+    unbound = sign_task(
+        task("s7", step("RESTART_SERVICE", service="app")).model_copy(update={"agent_id": None}),
+        HUB_KEY,
+    )
     async with running(daemon):
         await asyncio.wait_for(hub.connected.wait(), WAIT)
         await hub.send(good)
         assert (await hub.expect("TASK_FINISHED", "s1"))["status"] == "SUCCEEDED"
         for bad, words in (
-            (forged, "does not verify"),
-            (unsigned, "is not signed"),
-            (other_key, "does not verify"),
+            (forged, "signature refused: task s2: signature does not verify"),
+            (unsigned, "signature refused: task s3 is not signed"),
+            (other_key, "signature refused: task s4: signature does not verify"),
+            (elsewhere, f"signed for agent other-agent, not for this agent ({AGENT_ID})"),
+            (relabelled, "signature refused: task s6: signature does not verify"),
+            (unbound, f"signed for no agent, not for this agent ({AGENT_ID})"),
         ):
-            await hub.send(bad)
+            await hub.send(bad, sign=False)
             finished = await hub.expect("TASK_FINISHED", bad.task_id)
             assert finished["status"] == "FAILED"
-            assert f"signature refused: task {bad.task_id}" in finished["results"][0]["summary"]
+            assert words in finished["results"][0]["summary"], finished
             assert words in finished["content"]
     assert (tmp_path / "restarts.log").read_text().splitlines() == ["restarted"]
     assert not (tmp_path / "slow.pids").exists()
@@ -394,8 +429,10 @@ async def test_reconnects_after_the_hub_restarts_and_delivers_results(
 # -- the real process -------------------------------------------------------------------
 
 
-async def start_agent(hub: FakeHub, config: Path, *extra: str) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GUARDIA_")}
+async def start_agent(
+    hub: FakeHub, config: Path, *extra: str, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUARDIA_")} | (env or {})
     env["GUARDIA_AGENT_TOKEN"] = TOKEN
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "agent.cli", "--hub", hub.url, "--id", AGENT_ID,
@@ -405,16 +442,21 @@ async def start_agent(hub: FakeHub, config: Path, *extra: str) -> asyncio.subpro
 
 
 async def finish(process: asyncio.subprocess.Process) -> tuple[int, str]:
-    _, stderr = await asyncio.wait_for(process.communicate(), WAIT)
+    """The exit code, and all it wrote: its log (stdout) then its messages (stderr)."""
+    stdout, stderr = await asyncio.wait_for(process.communicate(), WAIT)
     assert process.returncode is not None
-    return process.returncode, stderr.decode()
+    return process.returncode, stdout.decode() + stderr.decode()
+
+
+def log_records(output: str) -> list[dict[str, Any]]:
+    """The JSON log lines of an agent's output (its default GUARDIA_LOG_FORMAT)."""
+    return [orjson.loads(line) for line in output.splitlines() if line.startswith("{")]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("code", "exit_code", "words"),
-    [(4401, 2, "refused this agent's token"), (4403, 2, "not an agent token"),
-     (4409, 3, "replaced this one")],
+    [(4401, 2, "refused this agent's token"), (4403, 2, "not an agent token")],
 )  # fmt: skip
 async def test_final_close_stops_the_agent(
     tmp_path: Path, code: int, exit_code: int, words: str
@@ -430,6 +472,34 @@ async def test_final_close_stops_the_agent(
         assert len(hub.hellos) == 1  # no second attempt
     finally:
         await hub.stop()
+
+
+@pytest.mark.slow
+async def test_4409_is_retried_loudly_and_never_stops_the_agent(tmp_path: Path) -> None:
+    """Anyone with the token could connect once and stop the agent for good (17.10): no more."""
+    hub = FakeHub(close_with=4409)
+    await hub.start()
+    try:
+        process = await start_agent(hub, write_config(tmp_path))
+        async with asyncio.timeout(WAIT):
+            while len(hub.hellos) < 3:
+                await asyncio.sleep(0.05)
+        assert process.returncode is None
+        hub.close_with = None  # the other process went away: this one gets in
+        await asyncio.wait_for(hub.connected.wait(), WAIT)
+        process.send_signal(signal.SIGTERM)
+        returncode, stderr = await finish(process)
+    finally:
+        await hub.stop()
+    assert returncode == 0, stderr
+    refused = [
+        r for r in log_records(stderr) if "ANOTHER PROCESS USES THIS AGENT'S ID" in r["message"]
+    ]
+    assert len(refused) >= 2, stderr
+    assert all(r["level"] == "ERROR" and AGENT_ID in r["message"] for r in refused)
+    assert all(r["agent_id"] == AGENT_ID for r in refused)
+    assert "refused by the test" in refused[0]["message"]
+    assert TOKEN not in stderr
 
 
 @pytest.mark.slow

@@ -19,6 +19,7 @@ RESULT = {
     "summary": "active",
     "output_tail": "active\n",
     "duration_ms": 12,
+    "data": {"service": "tomcat", "url": None, "status_code": None, "healthy": True, "attempts": 1},
 }
 PLAN = {"intent_type": "STATUS", "target_nodes": ["MOF-WAS-01"]}
 
@@ -55,6 +56,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "WELCOME": {"agent_id": "ag1", "server_version": "0.1.0"},
     "TASK_ASSIGN": {
         "task_id": "T1",
+        "agent_id": "ag1",
         "room_id": "ops",
         "requested_by": "alice",
         "approved_by": ["bob"],
@@ -64,6 +66,20 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "TASK_CANCEL": {"task_id": "T1"},
     "ACK": {"task_id": "T1"},
+    "AGENT_EVENT": {
+        "event_id": "e1",
+        "node": "MOF-WAS-01",
+        "service": "tomcat",
+        "source": "log_watch",
+        "severity": "HIGH",
+        "title": "tomcat on MOF-WAS-01: OutOfMemoryError",
+        "lines": ["java.lang.OutOfMemoryError: Java heap space", "\tat a.b.C.d(C.java:1)"],
+        "pattern": "OutOfMemoryError",
+        "path": "/opt/tomcat/logs/catalina.out",
+        "occurred_at": "2026-05-23T19:00:00.000Z",
+        "folded": 3,
+    },
+    "EVENT_ACK": {"event_id": "e1"},
 }
 
 

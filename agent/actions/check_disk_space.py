@@ -3,13 +3,15 @@
 The step fails when a file system is at or over `warn_percent` (default 90): the room sees
 a red result for a disk that needs attention. output_tail is the parsed table, one line per
 mount: `mount, used_percent, used_kib, available_kib, size_kib, filesystem`, tab-separated.
+data: {"threshold": 90, "filesystems": [{"mount", "device", "size_kb", "used_kb",
+"avail_kb", "use_percent"}]}.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -43,6 +45,16 @@ class Mount:
             f"{self.mount} {self.used_percent}% "
             f"({_size(self.available_kib)} free of {_size(self.size_kib)})"
         )
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "mount": self.mount,
+            "device": self.filesystem,
+            "size_kb": self.size_kib,
+            "used_kb": self.used_kib,
+            "avail_kb": self.available_kib,
+            "use_percent": self.used_percent,
+        }
 
     def row(self) -> str:
         return (
@@ -91,19 +103,26 @@ def _size(kib: int) -> str:
     return f"{kib} KiB"
 
 
+def disk_data(mounts: list[Mount], warn_percent: float) -> dict[str, Any]:
+    threshold = int(warn_percent) if float(warn_percent).is_integer() else warn_percent
+    return {"threshold": threshold, "filesystems": [m.fields() for m in mounts]}
+
+
 async def check_disk_space(ctx: StepContext, params: DiskParams) -> StepOutcome:
     result = await ctx.transport.run(DF_COMMAND)
     mounts = parse_df(result.stdout)
+    data = disk_data(mounts, params.warn_percent)
     if not result.ok and not mounts:
         return StepOutcome(
             False,
             f"df failed (exit {result.exit_code}): {result.last_error_line()}",
             result.exit_code,
             result.output,
+            data,
         )
     ok, summary = disk_summary(mounts, params.warn_percent)
     table = "\n".join([TABLE_HEADER, *(m.row() for m in mounts)])
-    return StepOutcome(ok, summary, result.exit_code, table)
+    return StepOutcome(ok, summary, result.exit_code, table, data)
 
 
 ACTION = ActionSpec("CHECK_DISK_SPACE", DiskParams, check_disk_space, output_limit=32 * 1024)

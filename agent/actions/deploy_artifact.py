@@ -2,6 +2,8 @@
 health-check; a failed restart or health check rolls back by itself.
 
 Rolling: on several nodes, one node at a time, stopping at the first failure.
+data: {"filename", "sha256", "size", "path" (the target on the node), "rolled_back" (a
+failed deploy was undone: the previous file put back, or a first deploy removed)}.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ import asyncio
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from agent.actions.restart_service import restart_and_check
 from agent.artifact import fetch_artifact
+from agent.exceptions import StepError
 from agent.patterns import ArtifactId, BearerToken, FileName, Sha256
 from agent.release import ReleasePaths, install_release, remove_release, restore_previous
 from agent.step import ActionSpec, ServiceParams, StepContext, StepOutcome
@@ -31,10 +34,27 @@ class DeployParams(ServiceParams):
 
 
 async def deploy_artifact(ctx: StepContext, params: DeployParams) -> StepOutcome:
-    name = params.service
-    deploy_path = ctx.service(name).deploy_path
+    deploy_path = ctx.service(params.service).deploy_path
     assert deploy_path is not None  # checked before the task ran (ActionSpec.needs)
     paths = ReleasePaths.of(deploy_path, params.filename)
+    data: dict[str, Any] = {
+        "filename": params.filename,
+        "sha256": params.sha256,
+        "size": params.size,
+        "path": paths.target,
+        "rolled_back": False,
+    }
+    try:
+        return await _deploy(ctx, params, paths, data)
+    except StepError as exc:
+        exc.data = data  # what the step knew when it failed
+        raise
+
+
+async def _deploy(
+    ctx: StepContext, params: DeployParams, paths: ReleasePaths, data: dict[str, Any]
+) -> StepOutcome:
+    name = params.service
     workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="guardia-artifact-"))
     try:
         local = workdir / params.filename
@@ -66,6 +86,7 @@ async def deploy_artifact(ctx: StepContext, params: DeployParams) -> StepOutcome
             f"deployed {deployed} to {paths.target}; {outcome.summary}",
             outcome.exit_code,
             outcome.output,
+            data,
         )
     await ctx.report(0.9, f"{name} failed after the deploy; rolling back")
     if had_previous:
@@ -74,12 +95,14 @@ async def deploy_artifact(ctx: StepContext, params: DeployParams) -> StepOutcome
     else:
         await remove_release(ctx.transport, paths)
         undone = f"removed {paths.target} (there was no previous file)"
+    data["rolled_back"] = True
     after = await restart_and_check(ctx.scaled(0.9, 1.0), name)
     return StepOutcome(
         False,
         f"deploy of {deployed} failed: {outcome.summary}; {undone}; {after.summary}",
         outcome.exit_code,
         "\n".join(text for text in (outcome.output, after.output) if text),
+        data,
     )
 
 

@@ -3,11 +3,20 @@
 The query runs through the configured `client` on the node (default per kind: `psql -X`,
 `mysql`, `sqlplus -S -L / as sysdba`), which brings its own credentials (.pgpass, my.cnf,
 OS authentication); the agent holds no database password.
+data: {"kind", "waits": [{"blocked_pid", "blocked_user", "blocking_pid", "blocking_user",
+"database", "wait_seconds" (int), "wait_event", "blocked_query", "blocking_query"}]}.
 """
 
 from __future__ import annotations
 
-from agent.db_locks import DIALECTS, client_command, lock_summary, lock_table, parse_lock_rows
+from agent.db_locks import (
+    DIALECTS,
+    client_command,
+    lock_data,
+    lock_summary,
+    lock_table,
+    parse_lock_rows,
+)
 from agent.step import ActionSpec, ServiceParams, StepContext, StepOutcome
 
 
@@ -23,9 +32,16 @@ async def fetch_db_locks(ctx: StepContext, params: ServiceParams) -> StepOutcome
             f"{service.kind} client failed (exit {result.exit_code}): {result.last_error_line()}",
             result.exit_code,
             result.output,
+            {"kind": service.kind, "waits": []},
         )
     rows = parse_lock_rows(result.stdout, dialect)
-    return StepOutcome(True, lock_summary(rows), result.exit_code, lock_table(rows))
+    return StepOutcome(
+        True,
+        lock_summary(rows),
+        result.exit_code,
+        lock_table(rows),
+        lock_data(service.kind, rows),
+    )
 
 
 ACTION = ActionSpec(

@@ -2,12 +2,15 @@
 
 The URL is fetched as the node sees it (through the SSH connection for an ssh node), so
 `http://127.0.0.1:8080/health` in the config means the node's own loopback.
+data: {"service", "url" (or null), "status_code" (the URL's HTTP status, or null),
+"healthy", "attempts" (probes made)}.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from agent.exceptions import TransportError
@@ -26,6 +29,19 @@ class Health:
     summary: str
     exit_code: int | None
     output: str
+    service: str
+    url: str | None = None
+    status_code: int | None = None
+    attempts: int = 1
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "url": self.url,
+            "status_code": self.status_code,
+            "healthy": self.ok,
+            "attempts": self.attempts,
+        }
 
 
 async def probe(ctx: StepContext, name: str) -> Health:
@@ -36,14 +52,16 @@ async def probe(ctx: StepContext, name: str) -> Health:
     if not status.ok:
         summary += f" (exit {status.exit_code})"
     ok = status.ok
+    code = None
     if service.health_url is not None:
-        url_ok, url_summary = await probe_url(ctx, service.health_url)
+        url_ok, url_summary, code = await probe_url(ctx, service.health_url)
         ok = ok and url_ok
         summary += f"; {url_summary}"
-    return Health(ok, summary, status.exit_code, status.output)
+    return Health(ok, summary, status.exit_code, status.output, name, service.health_url, code)
 
 
-async def probe_url(ctx: StepContext, url: str) -> tuple[bool, str]:
+async def probe_url(ctx: StepContext, url: str) -> tuple[bool, str, int | None]:
+    """(healthy, what happened, the HTTP status when there was an answer)."""
     parts = urlsplit(url)
     host = parts.hostname or "127.0.0.1"
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -51,10 +69,10 @@ async def probe_url(ctx: StepContext, url: str) -> tuple[bool, str]:
         async with asyncio.timeout(URL_TIMEOUT), ctx.transport.tcp_endpoint(host, port) as end:
             response = await http_get(url, connect_to=end, sink=_discard, max_body=1024**2)
     except TimeoutError:
-        return False, f"{url}: no answer within {URL_TIMEOUT:g} s"
+        return False, f"{url}: no answer within {URL_TIMEOUT:g} s", None
     except TransportError as exc:
-        return False, f"{url}: {exc.message}"
-    return response.ok, f"{url}: HTTP {response.status}"
+        return False, f"{url}: {exc.message}", None
+    return response.ok, f"{url}: HTTP {response.status}", response.status
 
 
 async def _discard(chunk: bytes) -> None:
@@ -65,11 +83,13 @@ async def wait_healthy(ctx: StepContext, name: str, within: float) -> Health:
     """Probe until healthy or `within` seconds have passed; the last probe's verdict."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
+    attempts = 0
     while True:
+        attempts += 1
         health = await probe(ctx, name)
         remaining = deadline - loop.time()
         if health.ok or remaining <= 0:
-            return health
+            return replace(health, attempts=attempts)
         await asyncio.sleep(min(RETRY_INTERVAL, remaining))
 
 
@@ -81,6 +101,7 @@ async def health_check(ctx: StepContext, params: ServiceParams) -> StepOutcome:
         summary=f"{params.service}: {verdict} ({health.summary})",
         exit_code=health.exit_code,
         output=health.output,
+        data=health.data(),
     )
 
 

@@ -1,6 +1,8 @@
 """RESTART_SERVICE: the service's restart command, then a health check that may wait.
 
 Rolling: on several nodes, one node at a time, stopping at the first failure.
+data: {"service", "restarted" (the restart command succeeded; `ok` also needs the health
+check to pass)}.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ async def restart_and_check(ctx: StepContext, name: str) -> StepOutcome:
             summary=f"{name}: restart failed (exit {result.exit_code}): {result.last_error_line()}",
             exit_code=result.exit_code,
             output=result.output,
+            data={"service": name, "restarted": False},
         )
     await ctx.report(0.5, f"{name} restarted; health check")
     health = await wait_healthy(ctx, name, service.health_timeout)
@@ -30,6 +33,7 @@ async def restart_and_check(ctx: StepContext, name: str) -> StepOutcome:
         summary=f"{name}: restarted; {verdict} ({health.summary})",
         exit_code=result.exit_code,
         output=output,
+        data={"service": name, "restarted": True},
     )
 
 

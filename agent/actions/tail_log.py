@@ -1,4 +1,7 @@
-"""TAIL_LOG: the last lines of the service's log_path (default 100, at most 1000)."""
+"""TAIL_LOG: the last lines of the service's log_path (default 100, at most 1000).
+
+data: {"path", "lines" (how many came back)}; the text itself is the output_tail.
+"""
 
 from __future__ import annotations
 
@@ -26,9 +29,16 @@ async def tail_log(ctx: StepContext, params: TailParams) -> StepOutcome:
             f"cannot read {path}: {result.last_error_line()}",
             result.exit_code,
             result.output,
+            {"path": path, "lines": 0},
         )
     count = len(result.stdout.splitlines())
-    return StepOutcome(True, f"last {count} lines of {path}", result.exit_code, result.stdout)
+    return StepOutcome(
+        True,
+        f"last {count} lines of {path}",
+        result.exit_code,
+        result.stdout,
+        {"path": path, "lines": count},
+    )
 
 
 ACTION = ActionSpec("TAIL_LOG", TailParams, tail_log, needs=("log_path",), output_limit=128 * 1024)

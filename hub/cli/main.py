@@ -57,7 +57,24 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
     )
     print(f"agent {args.agent_id} registered; token (shown once, keep it safe):")
     print(token)
+    fingerprint = _hub_fingerprint()
+    if fingerprint is not None:
+        print(
+            "enroll it on its machine with: guardia-agent enroll --hub URL "
+            f"--id {args.agent_id} --expect-fingerprint {fingerprint}"
+        )
     return 0
+
+
+def _hub_fingerprint() -> str | None:
+    """The fingerprint of the hub key agents pin, if this machine has the hub's data dir."""
+    from hub.settings import Settings
+    from protocol.signing import load_public_key, public_key_fingerprint
+
+    pub = Settings.from_env().data_dir / "hub.pub"
+    if not pub.exists():
+        return None
+    return public_key_fingerprint(load_public_key(pub.read_bytes()))
 
 
 def cmd_room_add(args: argparse.Namespace) -> int:

@@ -60,6 +60,7 @@ class TaskService:
     def assignment(self, task: Task) -> TaskAssign:
         assign = TaskAssign(
             task_id=task.id,
+            agent_id=task.agent_id,
             room_id=task.room_id,
             requested_by=task.requested_by,
             approved_by=list(task.approved_by),

@@ -57,6 +57,7 @@ class AgentSession:
         self.link.conn.send(encode(Error(code=code, message=message, ref=ref)))
 
     async def on_frame(self, text: str) -> None:
+        self.link.heard()
         if not self.bucket.take():
             if self.bucket.abusive:
                 log.warning("agent %s keeps sending over its rate: closing", self.agent_id)
