@@ -18,9 +18,12 @@ from collections.abc import Callable
 
 import redis.asyncio as redis
 
+from protocol import Ping, encode
+
 log = logging.getLogger("guardia.hub.backplane")
 
 PRESENCE_TTL = 30
+PING_FRAME = encode(Ping())
 PRESENCE_REFRESH = 10.0
 
 RoomFrame = Callable[[str, int, str], None]
@@ -120,6 +123,18 @@ class RedisBackplane:
             key = self.presence_prefix + agent_id
             if await self._redis.get(key) == self.hub_id.encode():
                 await self._redis.delete(key)
+
+    async def held_elsewhere(self, agent_id: str) -> bool:
+        """Whether another hub holds a live link for the agent right now.
+
+        Presence alone outlives a hub that died (until its TTL), so the claim is checked by
+        handing the agent a PING through its channel: only a live hub holding the link is
+        subscribed to it, and the agent just answers PONG.
+        """
+        holder = await self._redis.get(self.presence_prefix + agent_id)
+        if holder is None or holder == self.hub_id.encode():
+            return False
+        return await self.send_to_agent(agent_id, PING_FRAME)
 
     async def send_to_agent(self, agent_id: str, frame: str) -> bool:
         """Hand a frame to the hub holding the agent; False if no hub holds it."""

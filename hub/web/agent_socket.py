@@ -95,6 +95,16 @@ class AgentSession:
             )
             self.link.conn.close(CloseCode.WRONG_TOKEN_KIND, "agent id does not match its token")
             return
+        if await self.state.agents.held_elsewhere(self.agent_id):
+            # another hub holds a live link for this id (its presence is refreshed while the
+            # link lives): the same rule as on one hub, the live link stays
+            log.warning(
+                "agent %s: refused a second connection: another hub holds it", self.agent_id
+            )
+            self.link.conn.close(
+                CloseCode.REPLACED, "another connection with this agent id is live"
+            )
+            return
         self.link.actions = list(msg.actions)
         self.link.nodes = list(msg.nodes)
         await self._seen()

@@ -15,6 +15,7 @@ class AgentPresence(Protocol):
     async def online_agents(self) -> list[str]: ...
     async def agent_attached(self, agent_id: str) -> None: ...
     async def agent_detached(self, agent_id: str) -> None: ...
+    async def held_elsewhere(self, agent_id: str) -> bool: ...
 
 
 class AgentRouter:
@@ -44,6 +45,10 @@ class AgentRouter:
         if self._presence is not None:
             agents |= set(await self._presence.online_agents())
         return sorted(agents)
+
+    async def held_elsewhere(self, agent_id: str) -> bool:
+        """Whether another hub holds a live link for this agent (never, with one hub)."""
+        return self._presence is not None and await self._presence.held_elsewhere(agent_id)
 
     async def attached(self, agent_id: str) -> None:
         if self._presence is not None:

@@ -34,7 +34,7 @@ class RawAgent:
         frame.setdefault("message_id", "m" + str(id(frame)))
         await self.ws.send(orjson.dumps(frame).decode())
 
-    async def expect(self, msg_type: str, timeout: float = 10) -> dict[str, Any]:
+    async def expect(self, msg_type: str, timeout: float = 20) -> dict[str, Any]:
         async with asyncio.timeout(timeout):
             while True:
                 frame: dict[str, Any] = orjson.loads(await self.ws.recv())
