@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 import pytest
 import redis
+import websockets
 from conftest import unavailable
 from harness import NGINX, AgentProcess, Database, HubProcess, NginxProcess, chat_client
 from test_hub_agents import wait_online
@@ -137,3 +139,31 @@ async def test_behind_nginx_a_dead_hub_is_survived(cluster: Cluster, tmp_path: P
     finally:
         agent.stop()
         nginx.stop()
+
+
+async def test_a_second_link_for_a_live_agent_on_another_hub_is_refused(cluster: Cluster) -> None:
+    a, b = cluster.hubs
+    agent = AgentProcess(
+        a, "lab-agent", cluster.agent_token, agent_config(a, cluster.data, 0.1), cluster.data
+    )
+    agent.start()
+    try:
+        await wait_online(a, "lab-agent")
+        headers = {"Authorization": f"Bearer {cluster.agent_token}"}
+        async with websockets.connect(b.ws + "/ws/agent", additional_headers=headers) as ws:
+            hello = {"v": 1, "msg_type": "AGENT_HELLO", "agent_id": "lab-agent", "version": "x"}
+            await ws.send(orjson.dumps(hello).decode())
+            with pytest.raises(websockets.ConnectionClosed):
+                async with asyncio.timeout(10):
+                    async for _ in ws:
+                        pass
+            assert ws.close_code == 4409
+        # the live link was kept: a command from hub b still runs on the agent held by a
+        async with chat_client(b, cluster.tokens["oscar"]) as oscar:
+            await oscar.join("lab")
+            plan = await command(oscar, "실험시스템 WAS 상태 확인해줘")
+            done = await oscar.expect("TASK_FINISHED", task_id=plan["task_id"], timeout=30)
+        assert done["status"] == "SUCCEEDED"
+        assert agent.proc is not None and agent.proc.poll() is None
+    finally:
+        agent.stop()
