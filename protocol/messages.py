@@ -252,7 +252,8 @@ class ButtonState(Message):
     msg_type: Literal["BUTTON_STATE"] = "BUTTON_STATE"
     room_id: RoomId
     action_ids: Annotated[list[Id], Field(min_length=1, max_length=50)]
-    state: Literal["USED", "EXPIRED"]
+    #: USED: pressed (by `by`); CLOSED: its question was settled by another button (by `by`)
+    state: Literal["USED", "CLOSED", "EXPIRED"]
     by: Id | None = None
 
 

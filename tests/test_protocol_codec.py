@@ -44,6 +44,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "TASK_UPDATE": {"task_id": "T1", "status": "RUNNING", "node": "N1", "progress": 0.5},
     "TASK_FINISHED": {"task_id": "T1", "status": "SUCCEEDED", "results": [RESULT]},
     "ERROR": {"code": "BAD_JSON", "message": "frame is not valid JSON", "ref": "m1"},
+    "BUTTON_STATE": {"room_id": "ops", "action_ids": ["A1", "A2"], "state": "USED", "by": "bob"},
     "AGENT_HELLO": {
         "agent_id": "ag1",
         "version": "0.1.0",

@@ -36,7 +36,7 @@ async def test_read_only_command_shows_its_plan_then_a_result_card(
     await alice.say("@guardia 예산시스템 WAS 상태 확인해줘")
 
     plan = card(alice, "budget", "plan").last
-    await expect(plan.locator(".card-lead")).to_have_text("MOF/BUDGET WAS 상태 확인")
+    await expect(plan.locator(".card-lead")).to_have_text("예산시스템 (BUDGET) WAS 상태 확인")
     await expect(plan.locator(".chip")).to_have_text(["MOF-WAS-01", "MOF-WAS-02"])
     await expect(plan.locator(".step")).to_have_text(["헬스 체크"])
     await expect(plan.locator(".step")).to_have_attribute("data-code", "HEALTH_CHECK")

@@ -44,8 +44,8 @@ async def test_a_korean_and_an_english_reader_see_each_card_in_their_own_languag
 
     # the plan: words from the plan's codes, in each reader's language
     for person, words in (
-        (carol, ("Command plan", "Restart · MOF/BUDGET WAS", ["Restart", "Health check"])),
-        (bob, ("실행 계획", "MOF/BUDGET WAS 재기동", ["재기동", "헬스 체크"])),
+        (carol, ("Command plan", "Restart · 예산시스템 (BUDGET) WAS", ["Restart", "Health check"])),
+        (bob, ("실행 계획", "예산시스템 (BUDGET) WAS 재기동", ["재기동", "헬스 체크"])),
     ):
         title, lead, steps = words
         plan = card(person, "plan", task_id)

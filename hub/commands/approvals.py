@@ -196,8 +196,10 @@ class ApprovalService:
         await self._audit.append(
             identity.name, verb, {"requested_by": approval.requested_by}, task_id, approval.scope
         )
-        if used:
-            await self._buttons.announce_used(record.room_id, used, identity.name)
+        await self._buttons.announce(record.room_id, [record.action_id], "USED", identity.name)
+        others = [a for a in used if a != record.action_id]
+        if others:
+            await self._buttons.announce(record.room_id, others, "CLOSED", identity.name)
         if approve:
             said = pick(
                 lang,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -20,6 +20,8 @@ from hub.exceptions import ActionExpired, UnknownAction
 from hub.i18n import pick
 from hub.rooms.voice import BOT_NAME, BotVoice
 from protocol import Button, ButtonState
+
+SpentState = Literal["USED", "CLOSED", "EXPIRED"]
 
 
 class ButtonStore:
@@ -101,9 +103,11 @@ class ButtonStore:
             raise ActionExpired(
                 pick(lang, "이미 처리된 버튼입니다.", "This button was already pressed.")
             )
-        await self.announce_used(record.room_id, [record.action_id], user)
+        await self.announce(record.room_id, [record.action_id], "USED", user)
 
-    async def announce_used(self, room_id: str, action_ids: list[str], user: str) -> None:
+    async def announce(
+        self, room_id: str, action_ids: list[str], state: SpentState, user: str
+    ) -> None:
         """Tell the room (and whoever joins later) that these buttons are spent."""
         await self._voice.post(
             ButtonState(
@@ -111,7 +115,7 @@ class ButtonStore:
                 sender=BOT_NAME,
                 sender_type="SYSTEM",
                 action_ids=action_ids,
-                state="USED",
+                state=state,
                 by=user,
             )
         )

