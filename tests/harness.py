@@ -150,19 +150,23 @@ class HubProcess:
 class NginxProcess:
     """Debian's nginx in front of hubs, running the repository's own location file."""
 
-    def __init__(self, workdir: Path, upstreams: list[int]) -> None:
+    def __init__(
+        self, workdir: Path, upstreams: list[int], tls: tuple[Path, Path] | None = None
+    ) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.upstreams = upstreams
+        #: (certificate, key): serve HTTPS instead of HTTP
+        self.tls = tls
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}"
 
     def config(self) -> str:
         servers = "".join(
@@ -178,9 +182,16 @@ class NginxProcess:
             f"  client_body_temp_path {tmp}/body;\n  proxy_temp_path {tmp}/proxy;\n"
             f"  fastcgi_temp_path {tmp}/fastcgi;\n  uwsgi_temp_path {tmp}/uwsgi;\n"
             f"  scgi_temp_path {tmp}/scgi;\n"
+            # zones and maps are http-level: the repository's own file declares them
+            f"  include {REPO / 'nginx' / 'guardia-zones.conf'};\n"
             f"  upstream guardia_hubs {{\n{servers}  }}\n"
-            f"  server {{\n    listen 127.0.0.1:{self.port};\n"
-            f"    include {REPO / 'nginx' / 'guardia-locations.conf'};\n  }}\n"
+            f"  server {{\n    listen 127.0.0.1:{self.port}{' ssl' if self.tls else ''};\n"
+            + (
+                f"    ssl_certificate {self.tls[0]};\n    ssl_certificate_key {self.tls[1]};\n"
+                if self.tls
+                else ""
+            )
+            + f"    include {REPO / 'nginx' / 'guardia-locations.conf'};\n  }}\n"
             "}\n"
         )
 

@@ -69,6 +69,10 @@ class RedisBackplane:
         await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         await self._redis.aclose()
 
+    async def ping(self) -> None:
+        """Raises if Redis does not answer (the readiness probe)."""
+        await self._redis.ping()
+
     # -- rooms -------------------------------------------------------------------------
 
     def publish_room(self, room_id: str, seq: int, frame: str) -> None:
