@@ -90,9 +90,10 @@ class Database:
 class HubProcess:
     """`guardia-hub` in a child process on a free port."""
 
-    def __init__(self, db: Database, data_dir: Path, **env: str) -> None:
+    def __init__(self, db: Database, data_dir: Path, host: str = "127.0.0.1", **env: str) -> None:
         self.db = db
         self.data_dir = data_dir
+        self.host = host
         self.port = free_port()
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
@@ -100,11 +101,11 @@ class HubProcess:
 
     @property
     def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"ws://{self.host}:{self.port}"
 
     async def start(self) -> None:
         env = {
@@ -114,9 +115,10 @@ class HubProcess:
             "GUARDIA_AUTH_TIMEOUT": "2",
             **self.env,
         }
+        argv = [str(BIN / "guardia-hub"), "--host", self.host, "--port", str(self.port)]
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                [str(BIN / "guardia-hub"), "--port", str(self.port), "--log-level", "warning"],
+                [*argv, "--log-level", "warning"],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -236,10 +238,14 @@ class AgentProcess:
         self.config, self.workdir = config, workdir
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / f"agent-{agent_id}.log"
+        #: run it through this, e.g. `ip netns exec NS` (which execs: the pid is the agent's)
+        self.argv_prefix: list[str] = []
+        self.extra_args: list[str] = []
 
     def start(self) -> None:
         env = {**os.environ, "GUARDIA_AGENT_TOKEN": self.token}
-        argv = [str(BIN / "guardia-agent"), "--hub", self.hub_url, "--id", self.agent_id]
+        argv = [*self.argv_prefix, str(BIN / "guardia-agent"), "--hub", self.hub_url]
+        argv += ["--id", self.agent_id, *self.extra_args]
         argv += ["--config", str(self.config)]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
