@@ -77,5 +77,8 @@ async def _refuse(scope: Scope, send: Send, message: str) -> None:
     elif "websocket.http.response" in scope.get("extensions", {}):
         await send({"type": "websocket.http.response.start", "status": 429, "headers": headers})
         await send({"type": "websocket.http.response.body", "body": body})
-    else:  # a server without the extension answers 403 to a close before accept
+    else:
+        # without the extension a close before accept is a 403, which an agent takes as a
+        # final answer; 1013 after accept says "later" to every client
+        await send({"type": "websocket.accept"})
         await send({"type": "websocket.close", "code": 1013, "reason": message})
