@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from fault_services import (
+from conftest import unavailable
+
+from faults.fault_services import (
     PrivatePostgres,
     PrivateRedis,
     SmallDisk,
     VethPartition,
     is_root,
-    unavailable,
 )
 
 

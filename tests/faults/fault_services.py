@@ -19,16 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
 from harness import free_port, terminate
-
-
-def unavailable(what: str) -> None:
-    """As tests/conftest.py's (whose module name this folder's conftest shadows): a missing
-    capability fails the run in CI and skips elsewhere."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is required in CI but is not available")
-    pytest.skip(f"{what} is not available")
 
 
 def is_root() -> bool:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fault_services import SmallDisk
 from harness import ChatClient, Database, HubProcess, chat_client
+
+from faults.fault_services import SmallDisk
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fault_lab import agent_flags, fast_agent_config, seed
-from fault_services import VethPartition
 from harness import AgentProcess, Database, HubProcess, chat_client
 from test_hub_agents import wait_online
 from test_hub_pipeline import command
+
+from faults.fault_lab import agent_flags, fast_agent_config, seed
+from faults.fault_services import VethPartition
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 

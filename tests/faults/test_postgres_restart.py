@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from fault_lab import fast_agent_config, seed
-from fault_services import PrivatePostgres
 from harness import AgentProcess, ChatClient, Database, HubProcess, chat_client
 from test_hub_agents import wait_online
 
 from cmdb.database import one_session
+from faults.fault_lab import fast_agent_config, seed
+from faults.fault_services import PrivatePostgres
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 

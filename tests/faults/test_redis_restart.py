@@ -15,8 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fault_services import PrivateRedis
 from harness import ChatClient, Database, HubProcess, chat_client
+
+from faults.fault_services import PrivateRedis
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.postgres]
 

@@ -1,5 +1,4 @@
-"""What the attack suite's modules share (conftest.py holds the fixtures; its module name
-is shadowed by tests/conftest.py's, so shared names live here)."""
+"""What the attack suite's modules import (conftest.py holds the fixtures)."""
 
 from __future__ import annotations
 

@@ -13,8 +13,9 @@ import time
 import httpx
 import pytest
 from harness import ChatClient, chat_client
-from security_lab import MODULE_LOOP, ask, button, press_id
 from test_hub_pipeline import Lab
+
+from security.security_lab import MODULE_LOOP, ask, button, press_id
 
 pytestmark = [MODULE_LOOP]
 

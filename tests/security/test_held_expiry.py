@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from harness import Database, chat_client
-from security_lab import MODULE_LOOP, ask, button, press_id
 from test_hub_pipeline import Lab, running_lab
+
+from security.security_lab import MODULE_LOOP, ask, button, press_id
 
 pytestmark = [MODULE_LOOP]
 

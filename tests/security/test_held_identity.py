@@ -14,10 +14,10 @@ import orjson
 import pytest
 import websockets
 from harness import chat_client
-from security_lab import MODULE_LOOP
 from test_hub_pipeline import Lab
 
 from protocol import CloseCode
+from security.security_lab import MODULE_LOOP
 
 pytestmark = [MODULE_LOOP]
 

@@ -25,10 +25,10 @@ import httpx
 import pytest
 import yaml
 from harness import BIN, chat_client
-from security_lab import MODULE_LOOP, ask, drain
 from test_hub_pipeline import CMDB, Lab
 
 from hub.web.security_headers import CONTENT_SECURITY_POLICY
+from security.security_lab import MODULE_LOOP, ask, drain
 
 pytestmark = [MODULE_LOOP]
 
