@@ -133,6 +133,7 @@ class HubProcess:
                     if (await client.get(self.http + "/api/health")).status_code == 200:
                         return
                 await asyncio.sleep(0.05)
+        self.kill()  # not left running behind a failed test
         raise RuntimeError("hub did not become healthy in 30 s")
 
     def kill(self) -> None:
