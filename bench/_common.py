@@ -384,7 +384,13 @@ def hub_server(name: str, workdir: Path, database_url: str, **env: str) -> Serve
         name=name,
         argv=[str(BIN / "guardia-hub"), "--port", "{port}", "--log-level", "warning"],
         workdir=data,
-        env={"GUARDIA_DATABASE_URL": database_url, "GUARDIA_DATA_DIR": str(data), **env},
+        env={
+            "GUARDIA_DATABASE_URL": database_url,
+            "GUARDIA_DATA_DIR": str(data),
+            # every bench client comes from 127.0.0.1: the per-address cap would count them all
+            "GUARDIA_MAX_CONNECTIONS_PER_ADDRESS": "0",
+            **env,
+        },
         health_path="/api/health",
     )
 

@@ -13,7 +13,8 @@ from starlette.staticfiles import StaticFiles
 
 from hub.settings import Settings
 from hub.state import HubState
-from hub.web import api, artifacts, mattermost, messenger, slack
+from hub.web import api, artifacts, mattermost, messenger, probes, slack
+from hub.web.address_limit import ConnectionsPerAddress
 from hub.web.agent_socket import agent_endpoint
 from hub.web.chat_socket import chat_endpoint
 from hub.web.security_headers import SecurityHeaders
@@ -35,7 +36,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.stop()
 
     routes: list[Route | WebSocketRoute | Mount] = [
-        Route("/api/health", api.health),
+        Route("/api/health", probes.health),
+        Route("/api/ready", probes.ready),
         Route("/api/rooms", api.rooms),
         Route("/api/rooms/{room_id}/messages", api.room_messages),
         Route("/api/tasks", api.tasks),
@@ -54,4 +56,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if STATIC.is_dir():
         routes.append(Mount("/", StaticFiles(directory=STATIC, html=True), name="static"))
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(ConnectionsPerAddress, limit=settings.max_connections_per_address),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -10,23 +10,28 @@ import uvicorn
 
 from hub.app import create_app
 from hub.settings import Settings, SettingsError
+from hub.web.connection_guard import protocol_options
 
 
 def build_config(
     settings: Settings, host: str, port: int, log_level: str = "info"
 ) -> uvicorn.Config:
+    """uvicorn with the guard's protocols: h11 with a header deadline and a per-address cap,
+    websockets-sansio without compression (3-20x memory per connection, benchmarks.md)."""
     return uvicorn.Config(
         create_app(settings),
         host=host,
         port=port,
-        ws="websockets-sansio",
+        **protocol_options(settings),
         ws_max_size=settings.max_frame_bytes,
-        ws_per_message_deflate=False,  # 3-20x memory per connection (benchmarks.md)
+        ws_per_message_deflate=False,
         ws_ping_interval=settings.agent_ping_interval,
         ws_ping_timeout=settings.agent_ping_interval,
         log_level=log_level,
         lifespan="on",
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        server_header=False,  # no `server: uvicorn` telling a scanner what to try
     )
 
 

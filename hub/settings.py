@@ -7,6 +7,7 @@ refused at start with the variable's name (`SettingsError`).
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -123,6 +124,23 @@ class Settings(BaseSettings):
     bridge_retry_max: Seconds = Field(
         60.0, description="the longest wait, in seconds, between tries of an unreachable messenger"
     )
+    header_timeout: Seconds = Field(
+        10.0,
+        description="seconds a new connection has to send its request line and headers; a "
+        "silent or trickling client (slowloris) is closed after it",
+    )
+    max_connections_per_address: int = Field(
+        256,
+        ge=0,
+        description="connections one client address may hold open at once (behind nginx: the "
+        "X-Forwarded-For address); over it HTTP 429. Agents behind one NAT share an address. "
+        "`0`: no cap",
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1,::1",
+        description="comma-separated addresses or networks of the reverse proxy: only from "
+        "these are X-Forwarded-For and X-Forwarded-Proto believed",
+    )
 
     @field_validator(
         "llm_base_url",
@@ -138,6 +156,14 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        for item in (i.strip() for i in value.split(",")):
+            if item and item != "*":
+                ipaddress.ip_network(item, strict=False)  # ValueError names the bad item
+        return value
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

@@ -70,6 +70,7 @@ class HubState:
                 self.sequencer.offer,
                 self.links.send,
                 namespace=settings.redis_namespace,
+                on_reconnect=self.sequencer.catch_up,
             )
             if settings.redis_url
             else None

@@ -90,9 +90,10 @@ class Database:
 class HubProcess:
     """`guardia-hub` in a child process on a free port."""
 
-    def __init__(self, db: Database, data_dir: Path, **env: str) -> None:
+    def __init__(self, db: Database, data_dir: Path, host: str = "127.0.0.1", **env: str) -> None:
         self.db = db
         self.data_dir = data_dir
+        self.host = host
         self.port = free_port()
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
@@ -100,11 +101,11 @@ class HubProcess:
 
     @property
     def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"ws://{self.host}:{self.port}"
 
     async def start(self) -> None:
         env = {
@@ -114,9 +115,10 @@ class HubProcess:
             "GUARDIA_AUTH_TIMEOUT": "2",
             **self.env,
         }
+        argv = [str(BIN / "guardia-hub"), "--host", self.host, "--port", str(self.port)]
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                [str(BIN / "guardia-hub"), "--port", str(self.port), "--log-level", "warning"],
+                [*argv, "--log-level", "warning"],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -131,6 +133,7 @@ class HubProcess:
                     if (await client.get(self.http + "/api/health")).status_code == 200:
                         return
                 await asyncio.sleep(0.05)
+        self.kill()  # not left running behind a failed test
         raise RuntimeError("hub did not become healthy in 30 s")
 
     def kill(self) -> None:
@@ -150,19 +153,23 @@ class HubProcess:
 class NginxProcess:
     """Debian's nginx in front of hubs, running the repository's own location file."""
 
-    def __init__(self, workdir: Path, upstreams: list[int]) -> None:
+    def __init__(
+        self, workdir: Path, upstreams: list[int], tls: tuple[Path, Path] | None = None
+    ) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.upstreams = upstreams
+        #: (certificate, key): serve HTTPS instead of HTTP
+        self.tls = tls
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}"
 
     def config(self) -> str:
         servers = "".join(
@@ -178,9 +185,16 @@ class NginxProcess:
             f"  client_body_temp_path {tmp}/body;\n  proxy_temp_path {tmp}/proxy;\n"
             f"  fastcgi_temp_path {tmp}/fastcgi;\n  uwsgi_temp_path {tmp}/uwsgi;\n"
             f"  scgi_temp_path {tmp}/scgi;\n"
+            # zones and maps are http-level: the repository's own file declares them
+            f"  include {REPO / 'nginx' / 'guardia-zones.conf'};\n"
             f"  upstream guardia_hubs {{\n{servers}  }}\n"
-            f"  server {{\n    listen 127.0.0.1:{self.port};\n"
-            f"    include {REPO / 'nginx' / 'guardia-locations.conf'};\n  }}\n"
+            f"  server {{\n    listen 127.0.0.1:{self.port}{' ssl' if self.tls else ''};\n"
+            + (
+                f"    ssl_certificate {self.tls[0]};\n    ssl_certificate_key {self.tls[1]};\n"
+                if self.tls
+                else ""
+            )
+            + f"    include {REPO / 'nginx' / 'guardia-locations.conf'};\n  }}\n"
             "}\n"
         )
 
@@ -225,10 +239,14 @@ class AgentProcess:
         self.config, self.workdir = config, workdir
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / f"agent-{agent_id}.log"
+        #: run it through this, e.g. `ip netns exec NS` (which execs: the pid is the agent's)
+        self.argv_prefix: list[str] = []
+        self.extra_args: list[str] = []
 
     def start(self) -> None:
         env = {**os.environ, "GUARDIA_AGENT_TOKEN": self.token}
-        argv = [str(BIN / "guardia-agent"), "--hub", self.hub_url, "--id", self.agent_id]
+        argv = [*self.argv_prefix, str(BIN / "guardia-agent"), "--hub", self.hub_url]
+        argv += ["--id", self.agent_id, *self.extra_args]
         argv += ["--config", str(self.config)]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(

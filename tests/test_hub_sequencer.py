@@ -97,3 +97,16 @@ async def test_rooms_without_members_are_not_tracked() -> None:
     seq.forget("r")
     seq.offer("r", 1, "f1")
     assert rec.delivered == []
+
+
+async def test_catch_up_delivers_the_tail_that_other_hubs_stored_meanwhile() -> None:
+    """After a backplane outage nothing newer may come to reveal the gap: catch_up reads it."""
+    rec = Recorder(stored={n: f"f{n}" for n in range(1, 8)})
+    seq = sequencer(rec)
+    for n in (1, 2, 3):
+        seq.offer("r", n, f"f{n}")
+    await seq.catch_up()
+    seq.offer("r", 6, "f6")  # a late copy through the backplane: already delivered
+    assert rec.delivered == [1, 2, 3, 4, 5, 6, 7]
+    assert rec.fetches[0][0] == 3
+    await seq.close()

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import redis.asyncio as redis
 
@@ -26,8 +26,15 @@ PRESENCE_TTL = 30
 PING_FRAME = encode(Ping())
 PRESENCE_REFRESH = 10.0
 
+RESUBSCRIBE_RETRY = 0.5
+
 RoomFrame = Callable[[str, int, str], None]
 AgentFrame = Callable[[str, str], bool]
+Reconnected = Callable[[], Awaitable[None]]
+
+
+async def _nothing_to_do() -> None:
+    return None
 
 
 class RedisBackplane:
@@ -37,6 +44,7 @@ class RedisBackplane:
         on_room_frame: RoomFrame,
         on_agent_frame: AgentFrame,
         namespace: str = "guardia",
+        on_reconnect: Reconnected = _nothing_to_do,
     ) -> None:
         self.hub_id = uuid.uuid4().hex[:12]
         # Pub/Sub ignores Redis database numbers: a namespace keeps sites (and tests) apart
@@ -47,6 +55,8 @@ class RedisBackplane:
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._on_room_frame = on_room_frame
         self._on_agent_frame = on_agent_frame
+        self._on_reconnect = on_reconnect
+        self._publish_failing = False
         self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self._local_agents: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -72,6 +82,10 @@ class RedisBackplane:
         await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         await self._redis.aclose()
 
+    async def ping(self) -> None:
+        """Raises if Redis does not answer (the readiness probe)."""
+        await self._redis.ping()
+
     # -- rooms -------------------------------------------------------------------------
 
     def publish_room(self, room_id: str, seq: int, frame: str) -> None:
@@ -84,17 +98,44 @@ class RedisBackplane:
             channel, payload = await self._outbox.get()
             try:
                 await self._redis.publish(channel, payload)
-            except redis.RedisError:
-                log.exception("publishing on %s failed", channel)
+            except redis.RedisError as exc:
+                # the frame is stored: other hubs catch up from the database once Redis is
+                # back (on_reconnect); one line per outage, not one per message
+                if not self._publish_failing:
+                    log.warning("publishing to other hubs failed (%s); they will catch up", exc)
+                self._publish_failing = True
+            else:
+                self._publish_failing = False
 
     async def _listen(self) -> None:
         while True:
             try:
                 async for message in self._pubsub.listen():
                     self._dispatch(message)
+            except redis.RedisError as exc:
+                log.warning("backplane connection lost (%s); resubscribing", exc)
+                await self._resubscribe()
+
+    async def _resubscribe(self) -> None:
+        """Wait for Redis, subscribed again, then catch up on what was missed meanwhile.
+
+        A ping on the Pub/Sub connection reconnects it, and redis-py subscribes a new
+        connection to every channel and pattern again before the ping goes out: once it
+        answers, nothing published from then on is missed, and whatever was published before
+        is in the database, where `on_reconnect` reads it.
+        """
+        while True:
+            await asyncio.sleep(RESUBSCRIBE_RETRY)
+            try:
+                await self._pubsub.ping()
             except redis.RedisError:
-                log.exception("backplane connection lost; resubscribing")
-                await asyncio.sleep(1.0)
+                continue
+            break
+        log.warning("backplane back; catching up from the database")
+        try:
+            await self._on_reconnect()
+        except Exception:
+            log.exception("catching up after the backplane outage failed")
 
     def _dispatch(self, message: dict[str, object]) -> None:
         channel = message.get("channel")

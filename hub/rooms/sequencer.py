@@ -18,6 +18,8 @@ Deliver = Callable[[str, int, str], None]
 #: frames of a room with after < seq < before, from the database, in seq order
 FetchGap = Callable[[str, int, int], Awaitable[list[tuple[int, str]]]]
 GAP_WAIT = 0.25
+#: no seq is above it: the messages table's seq is an INTEGER (32 bits on PostgreSQL)
+LAST_SEQ = 2**31 - 1
 
 
 class RoomSequencer:
@@ -84,6 +86,18 @@ class RoomSequencer:
             self._fillers.pop(room_id, None)
             if self._held.get(room_id):
                 self._fillers[room_id] = asyncio.create_task(self._fill_after_wait(room_id))
+
+    async def catch_up(self) -> None:
+        """Deliver what other hubs stored while their frames could not reach this one (the
+        backplane was down): a gap at the end of a room would otherwise wait for its next
+        message. Pages through the database until a page brings nothing new."""
+        for room_id in list(self._next):
+            while (expected := self._next.get(room_id)) is not None:
+                frames = await self._fetch_gap(room_id, expected - 1, LAST_SEQ)
+                for seq, frame in frames:
+                    self.offer(room_id, seq, frame)
+                if not frames or self._next.get(room_id) == expected:
+                    break
 
     async def close(self) -> None:
         for task in list(self._fillers.values()):

@@ -32,6 +32,9 @@ from protocol import (
 log = logging.getLogger("guardia.hub.agent")
 
 Handler = Callable[[Message], Awaitable[None]]
+#: frames whose failure must not leave the agent waiting: it resends what the hub has not
+#: acknowledged only when it connects again, so the hub closes the link (1013) to ask for it
+RESEND_ON_FAILURE = frozenset({"AGENT_HELLO", "TASK_FINISHED"})
 
 
 class AgentSession:
@@ -81,6 +84,12 @@ class AgentSession:
         except Exception:
             log.exception("handling %s from agent %s failed", msg.msg_type, self.agent_id)
             self.error(ErrorCode.INTERNAL, "internal error; it has been logged", msg.message_id)
+            if msg.msg_type in RESEND_ON_FAILURE:
+                # e.g. the database is down: a result not stored is not acknowledged, and
+                # the agent's outbox sends it again on its next connection, which is now
+                self.link.conn.close(
+                    CloseCode.TRY_AGAIN_LATER, "the hub could not store this; reconnect"
+                )
 
     def on_binary(self) -> None:
         self.link.conn.close(CloseCode.UNSUPPORTED_DATA, "binary frames are not supported")

@@ -1,4 +1,4 @@
-"""The REST side: health, rooms and their history (for the web app), tasks, audit."""
+"""The REST side: rooms and their history (for the web app), tasks, audit."""
 
 from __future__ import annotations
 
@@ -14,27 +14,8 @@ from cmdb.grants import Grant
 from cmdb.message_log import MAX_PAGE, replay
 from cmdb.tables import AuditEvent, Room, Task, TaskEvent
 from hub.commands.authorization import roles_in_scope
-from hub.state import SERVER_VERSION
 from hub.web.http import OrjsonResponse, current_user, hub_state, int_param, problem
 from protocol.signing import public_key_to_pem
-
-
-async def health(request: Request) -> Response:
-    state = hub_state(request)
-    try:
-        async with state.engine.connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))
-    except Exception as exc:
-        return OrjsonResponse(
-            {"status": "unavailable", "database": type(exc).__name__}, status_code=503
-        )
-    return OrjsonResponse(
-        {
-            "status": "ok",
-            "version": SERVER_VERSION,
-            "agents_online": await state.agents.online(),
-        }
-    )
 
 
 async def rooms(request: Request) -> Response:

@@ -10,12 +10,15 @@ that deploys it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import os
 import re
 import uuid
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 
@@ -26,6 +29,8 @@ from hub.state import HubState
 from hub.tasks.artifact_tokens import check_fetch_token
 from hub.tasks.states import TaskState
 from hub.web.http import OrjsonResponse, current_user, hub_state, problem
+
+log = logging.getLogger("guardia.hub.artifacts")
 
 FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,200}$")
 _LIVE = {TaskState.DISPATCHED, TaskState.RUNNING, TaskState.APPROVED, TaskState.QUEUED}
@@ -83,6 +88,10 @@ async def upload(request: Request) -> Response:
     except ClientDisconnect:
         partial.unlink(missing_ok=True)
         return problem(400, "BAD_FRAME", "the upload was cut off")
+    except OSError as exc:  # ENOSPC, EDQUOT, EIO: the hub's disk, not the client's fault
+        partial.unlink(missing_ok=True)
+        log.error("artifact upload %s not stored: %s", filename, exc)
+        return _not_stored(exc)
     final = store / artifact_id
     os.replace(partial, final)
     artifact = Artifact(
@@ -94,9 +103,14 @@ async def upload(request: Request) -> Response:
         uploaded_by=identity.name,
         system_code=system.code,
     )
-    async with state.sessions() as session:
-        session.add(artifact)
-        await session.commit()
+    try:
+        async with state.sessions() as session:
+            session.add(artifact)
+            await session.commit()
+    except (OSError, SQLAlchemyError) as exc:  # the file without its record is no artifact
+        final.unlink(missing_ok=True)
+        log.error("artifact upload %s not recorded: %s", filename, exc)
+        return _not_stored(exc)
     return OrjsonResponse(
         {
             "artifact_id": artifact_id,
@@ -129,6 +143,16 @@ async def _upload_system(state: HubState, request: Request) -> System | Response
     if system is None:
         return problem(400, "BAD_FRAME", f"no system {code!r} in the CMDB")
     return system
+
+
+def _not_stored(exc: Exception) -> Response:
+    full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    full = full or "full" in str(exc)  # SQLite: "database or disk is full"
+    if full:
+        return problem(
+            507, "INTERNAL", "the upload could not be stored: no space left on the hub's disk"
+        )
+    return problem(503, "INTERNAL", "the upload could not be stored; try again later")
 
 
 async def download(request: Request) -> Response:

@@ -1,0 +1,1 @@
+"""Fault injection: each test breaks something real on purpose (needs root)."""

@@ -1,0 +1,1 @@
+"""The attack suite: what held and what was fixed, against a live hub."""
