@@ -36,6 +36,21 @@ def test_abusive_after_a_burst_of_refusals_in_a_row() -> None:
     assert bucket.abusive
 
 
+def test_a_charge_may_go_into_debt_and_waiting_pays_it_back() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate=5, burst=20, clock=clock)
+    assert bucket.wait_for(10) == 0.0
+    bucket.charge(10)
+    bucket.charge(10)
+    assert bucket.wait_for(10) == pytest.approx(2.0)  # empty: 10 tokens at 5/s
+    bucket.charge(10)  # paid anyway (a replay page already sent): the debt is owed
+    assert bucket.wait_for(10) == pytest.approx(4.0)
+    assert not bucket.take()
+    clock.now += 4.0
+    assert bucket.wait_for(10) == pytest.approx(0.0)
+    assert bucket.take()
+
+
 async def test_a_flooding_client_is_told_then_closed_4429(hub: HubProcess) -> None:
     token = await hub.db.add_user("flood", "viewer")
     async with chat_client(hub, token) as client:

@@ -163,7 +163,7 @@ class ChatSession:
             delay = self.bucket.wait_for(REPLAY_PAGE_COST)
             if delay > 0:
                 await asyncio.sleep(delay)
-            self.bucket.take(REPLAY_PAGE_COST)
+            self.bucket.charge(REPLAY_PAGE_COST)
             async with self.state.sessions() as session:
                 frames = await replay(session, room_id, cursor)
             for frame in frames:

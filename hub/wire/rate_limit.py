@@ -39,6 +39,11 @@ class TokenBucket:
         self.refused_in_a_row += 1
         return False
 
+    def charge(self, cost: float) -> None:
+        """Spend `cost` tokens whatever is left: a debt is paid back before anything else."""
+        self._refill()
+        self.tokens -= cost
+
     def wait_for(self, cost: float) -> float:
         """Seconds until `cost` tokens are there (0 if they are now)."""
         self._refill()

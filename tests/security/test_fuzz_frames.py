@@ -52,9 +52,8 @@ COMMANDS = [
 
 texts = st.text(max_size=60) | st.sampled_from(["", " ", "\x00", "\ud800", "가" * 300, "'; --"])
 ids = texts | st.uuids().map(lambda u: u.hex) | st.sampled_from(["lab-agent", "T" + "0" * 12])
-huge_ints = (
-    st.integers(min_value=-(2**70), max_value=2**70)
-    | st.sampled_from([0, -1, 2**31, 2**53 + 1, 2**63 - 1, 2**64])
+huge_ints = st.integers(min_value=-(2**70), max_value=2**70) | st.sampled_from(
+    [0, -1, 2**31, 2**53 + 1, 2**63 - 1, 2**64]
 )
 json_values = st.recursive(
     st.none() | st.booleans() | huge_ints | st.floats(allow_nan=True, allow_infinity=True) | texts,
@@ -228,7 +227,12 @@ def fuzz_hub(
     tokens = asyncio.run(seed())
     (workdir / "hub").mkdir()
     hub = HubProcess(
-        db, workdir / "hub", GUARDIA_RATE_PER_SECOND="1000000", GUARDIA_RATE_BURST="1000000"
+        db,
+        workdir / "hub",
+        GUARDIA_RATE_PER_SECOND="1000000",
+        GUARDIA_RATE_BURST="1000000",
+        GUARDIA_AGENT_RATE_PER_SECOND="1000000",
+        GUARDIA_AGENT_RATE_BURST="1000000",
     )
     asyncio.run(hub.start())
     yield hub, tokens
