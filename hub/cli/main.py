@@ -13,6 +13,7 @@ from hub.cli import bridges as cli_bridges
 from hub.cli import parse as cli_parse
 from hub.cli import principals
 from hub.cli.database import Need, NoDatabase, run, shown
+from hub.suggest import cli as cli_suggest
 
 Command = Callable[[argparse.Namespace], int]
 #: the exit status of a refused CMDB file or a missing database, as `guardia parse` uses
@@ -82,6 +83,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return cli_parse.run(args)
 
 
+def cmd_suggest(args: argparse.Namespace) -> int:
+    return cli_suggest.run(args)
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from hub.audit.verify import verify_anchored
     from hub.settings import Settings
@@ -142,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     parse = sub.add_parser("parse", help="parse a command into its plan (JSON)")
     cli_parse.add_arguments(parse)
     parse.set_defaults(func=cmd_parse)
+
+    suggest = sub.add_parser(
+        "suggest", help="what the proactive bot would offer for a chat line (JSON)"
+    )
+    cli_suggest.add_arguments(suggest)
+    suggest.set_defaults(func=cmd_suggest)
 
     audit = sub.add_parser("audit", help="the audit chain").add_subparsers(
         dest="audit", required=True
