@@ -98,7 +98,12 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="guardia", description="GUARDiA operator commands.")
+    parser = argparse.ArgumentParser(
+        prog="guardia",
+        description="GUARDiA operator commands.",
+        epilog="The database: GUARDIA_DATABASE_URL, else ./guardia.db in this directory "
+        "(docs/operations.md, Commands).",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
@@ -139,9 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     demo = sub.add_parser("demo", help="hub, demo data and a local agent in one command")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--data-dir", default="./guardia-demo")
+    demo.add_argument("--host", default="127.0.0.1", help="where the hub listens (127.0.0.1)")
+    demo.add_argument("--port", type=int, default=8000, help="the hub's port (8000)")
+    demo.add_argument(
+        "--data-dir",
+        default="./guardia-demo",
+        help="database, keys, tokens and files of the demo, kept between runs (./guardia-demo)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     parse = sub.add_parser("parse", help="parse a command into its plan (JSON)")
