@@ -25,6 +25,7 @@ from cmdb.database import create_engine, session_factory, upgrade
 from cmdb.document import load_cmdb_file
 from cmdb.importer import import_document
 from cmdb.tables import Room
+from hub.cli.database import shown
 from hub.cli.demo_tokens import TOKENS_FILE, user_tokens
 from hub.keys import load_signing_key
 from hub.server import build_config
@@ -186,6 +187,14 @@ def _columns(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+def _database_line(database_url: str) -> str:
+    """The export line for the demo's database; a URL this shell set already (PostgreSQL,
+    perhaps with a password) is not printed again."""
+    if os.environ.get("GUARDIA_DATABASE_URL") == database_url:
+        return f"    (GUARDIA_DATABASE_URL: as the demo was started, {shown(database_url)})"
+    return f"    export GUARDIA_DATABASE_URL={database_url}"
+
+
 def banner(url: str, data: Path, database_url: str, tokens: dict[str, str]) -> str:
     """What the demo prints: where it is, how to sign in, what to try, the CLI on it."""
     guardia = _shown_path(Path(sys.executable).parent / "guardia")
@@ -212,7 +221,7 @@ def banner(url: str, data: Path, database_url: str, tokens: dict[str, str]) -> s
             *tried,
             f"    the file to upload for the deploy: {data / DEMO_ARTIFACT}",
             "  the guardia command on this demo, from another shell:",
-            f"    export GUARDIA_DATABASE_URL={database_url}",
+            _database_line(database_url),
             f"    export GUARDIA_DATA_DIR={data}",
             f"    {guardia} audit verify",
             "",
