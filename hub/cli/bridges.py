@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from typing import Any
 
-from cmdb.database import one_session
 from hub.bridges import links
+from hub.cli.database import Need, run
 
 ROOM_BRIDGES = ("slack", "mattermost")
 USER_BRIDGES = ("slack", "mattermost", "messenger")
@@ -21,11 +20,7 @@ def _one_of(args: argparse.Namespace, names: tuple[str, ...]) -> tuple[str, str]
 
 
 def _run(work: Any) -> Any:
-    async def go() -> Any:
-        async with one_session() as session:
-            return await work(session)
-
-    return asyncio.run(go())
+    return run(Need.CHANGE, work)  # the room or user must already be in the database
 
 
 def cmd_room_link(args: argparse.Namespace) -> int:

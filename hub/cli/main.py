@@ -3,47 +3,37 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 from cmdb import accounts
-from cmdb.database import create_engine, one_session, upgrade
-from cmdb.exceptions import CmdbError
+from cmdb.database import database_url
+from cmdb.exceptions import CmdbError, CmdbFileError
 from hub.cli import bridges as cli_bridges
 from hub.cli import parse as cli_parse
 from hub.cli import principals
+from hub.cli.database import Need, NoDatabase, run, shown
+from hub.suggest import cli as cli_suggest
 
 Command = Callable[[argparse.Namespace], int]
-
-
-async def _with_session(work: Callable[[Any], Awaitable[Any]]) -> Any:
-    async with one_session() as session:
-        return await work(session)
+#: the exit status of a refused CMDB file or a missing database, as `guardia parse` uses
+EXIT_REFUSED = 2
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    async def run() -> None:
-        engine = create_engine()
-        try:
-            await upgrade(engine)
-        finally:
-            await engine.dispose()
+    async def nothing(session: object) -> None:
+        return None
 
-    asyncio.run(run())
-    print("database is up to date")
+    run(Need.CREATE, nothing)  # the session upgrades the schema before it opens
+    print(f"database at {shown(database_url())} is up to date")
     return 0
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     when = principals.expires_at(args.expires)
-    token = asyncio.run(
-        _with_session(
-            lambda s: accounts.add_user(
-                s, args.name, args.role or [], bot=args.bot, expires_at=when
-            )
-        )
+    token = run(
+        Need.CREATE,
+        lambda s: accounts.add_user(s, args.name, args.role or [], bot=args.bot, expires_at=when),
     )
     print(f"user {args.name} created; token (shown once, keep it safe):")
     print(token)
@@ -52,9 +42,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 def cmd_agent_add(args: argparse.Namespace) -> int:
     when = principals.expires_at(args.expires)
-    token = asyncio.run(
-        _with_session(lambda s: accounts.add_agent(s, args.agent_id, expires_at=when))
-    )
+    token = run(Need.CREATE, lambda s: accounts.add_agent(s, args.agent_id, expires_at=when))
     print(f"agent {args.agent_id} registered; token (shown once, keep it safe):")
     print(token)
     fingerprint = _hub_fingerprint()
@@ -78,9 +66,7 @@ def _hub_fingerprint() -> str | None:
 
 
 def cmd_room_add(args: argparse.Namespace) -> int:
-    room = asyncio.run(
-        _with_session(lambda s: accounts.add_room(s, args.room_id, args.name, args.scope))
-    )
+    room = run(Need.CREATE, lambda s: accounts.add_room(s, args.room_id, args.name, args.scope))
     print(f"room {room.id} created" + (f" (scope {room.scope})" if room.scope else ""))
     return 0
 
@@ -90,7 +76,7 @@ def cmd_cmdb_import(args: argparse.Namespace) -> int:
     from cmdb.importer import import_document
 
     document = load_cmdb_file(args.file)  # a bad file stops here, before the database
-    counts = asyncio.run(_with_session(lambda s: import_document(s, document)))
+    counts = run(Need.CREATE, lambda s: import_document(s, document, source=args.file))
     print("imported " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     return 0
 
@@ -99,7 +85,7 @@ def cmd_cmdb_export(args: argparse.Namespace) -> int:
     from cmdb.dump import dump_cmdb
     from cmdb.importer import export_document
 
-    document = asyncio.run(_with_session(export_document))
+    document = run(Need.READ, export_document)
     sys.stdout.write(dump_cmdb(document))
     return 0
 
@@ -114,18 +100,27 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return cli_parse.run(args)
 
 
+def cmd_suggest(args: argparse.Namespace) -> int:
+    return cli_suggest.run(args)
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from hub.audit.verify import verify_anchored
     from hub.settings import Settings
 
-    data_dir = Settings.from_env().data_dir
-    verdict = asyncio.run(_with_session(lambda s: verify_anchored(s, data_dir)))
+    data_dir = Settings.from_env().data_dir.resolve()
+    verdict = run(Need.READ, lambda s: verify_anchored(s, data_dir))
     print(verdict.message, file=sys.stdout if verdict.ok else sys.stderr)
     return 0 if verdict.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="guardia", description="GUARDiA operator commands.")
+    parser = argparse.ArgumentParser(
+        prog="guardia",
+        description="GUARDiA operator commands.",
+        epilog="The database: GUARDIA_DATABASE_URL, else ./guardia.db in this directory "
+        "(docs/operations.md, Commands).",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
@@ -166,14 +161,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     demo = sub.add_parser("demo", help="hub, demo data and a local agent in one command")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--data-dir", default="./guardia-demo")
+    demo.add_argument("--host", default="127.0.0.1", help="where the hub listens (127.0.0.1)")
+    demo.add_argument("--port", type=int, default=8000, help="the hub's port (8000)")
+    demo.add_argument(
+        "--data-dir",
+        default="./guardia-demo",
+        help="database, keys, tokens and files of the demo, kept between runs (./guardia-demo)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     parse = sub.add_parser("parse", help="parse a command into its plan (JSON)")
     cli_parse.add_arguments(parse)
     parse.set_defaults(func=cmd_parse)
+
+    suggest = sub.add_parser(
+        "suggest", help="what the proactive bot would offer for a chat line (JSON)"
+    )
+    cli_suggest.add_arguments(suggest)
+    suggest.set_defaults(func=cmd_suggest)
 
     audit = sub.add_parser("audit", help="the audit chain").add_subparsers(
         dest="audit", required=True
@@ -184,10 +189,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _prog(args: argparse.Namespace) -> str:
+    """`guardia cmdb import`: the command's own name, the way `guardia parse:` starts."""
+    words = ["guardia", args.command]
+    sub = getattr(args, args.command, None)
+    if isinstance(sub, str):
+        words.append(sub)
+    return " ".join(words)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         code = args.func(args)
+    except (CmdbFileError, NoDatabase) as exc:
+        # every problem of a file, one `FILE:LINE: reason` line each, as `guardia parse` says
+        print(f"{_prog(args)}: {exc}", file=sys.stderr)
+        code = EXIT_REFUSED
     except (CmdbError, argparse.ArgumentTypeError) as exc:
         print(f"guardia: {exc}", file=sys.stderr)
         code = 1

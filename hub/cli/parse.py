@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point, until `guardia parse` is wired into the `guardia` CLI."""
+    """Stand-alone entry point (`python -m hub.cli.parse`); `guardia parse` is the same."""
     parser = argparse.ArgumentParser(prog="guardia parse", description=__doc__.split("\n")[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))

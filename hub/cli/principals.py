@@ -7,14 +7,13 @@ with it within a second or so (hub/wire/credentials.py watches the database).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cmdb import accounts
-from cmdb.database import one_session
+from hub.cli.database import Need, run
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -38,11 +37,7 @@ def expires_at(text: str | None) -> datetime | None:
 
 
 def _run(work: Callable[[Any], Awaitable[Any]]) -> Any:
-    async def go() -> Any:
-        async with one_session() as session:
-            return await work(session)
-
-    return asyncio.run(go())
+    return run(Need.CHANGE, work)  # the user or agent must already be in the database
 
 
 def _expiry_note(when: datetime | None) -> str:

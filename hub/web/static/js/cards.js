@@ -47,7 +47,9 @@ export function planHeadline(plan, systemLabel = null) {
   if (!plan) return "";
   const code = `${plan.institution}/${plan.system_name}`;
   const system = systemLabel ? `${systemLabel} (${plan.system_name})` : code;
-  const layer = plan.infrastructure_layer ? ` ${plan.infrastructure_layer}` : "";
+  // a DB lock check names its layer already: "DB 락 조회", never "DB DB 락 조회"
+  const named = plan.intent_type === "DB_LOCK_CHECK" && plan.infrastructure_layer === "DB";
+  const layer = plan.infrastructure_layer && !named ? ` ${plan.infrastructure_layer}` : "";
   return t("plan.headline", { intent: label("intent", plan.intent_type), system, layer });
 }
 
