@@ -30,6 +30,7 @@ import pytest
 from harness import BIN, free_port, terminate
 from test_docs_links import CODE_SPAN, documents, fresh_clone, prose_lines
 
+from agent.cli import build_enroll_parser
 from agent.cli import build_parser as agent_parser
 from hub.cli.main import build_parser as guardia_parser
 
@@ -46,13 +47,13 @@ SKIPPED = {
 }
 #: servers: started with these changes, checked, then stopped
 HUB_LINE = r"^guardia-hub\b"
-AGENT_LINE = r"^GUARDIA_AGENT_TOKEN=\.\.\. guardia-agent\b"
+AGENT_LINE = r"^guardia-agent --hub\b"
+ENROLL_LINE = r"^guardia-agent enroll\b"
+TOKEN_LINE = r"^export GUARDIA_AGENT_TOKEN=\.\.\."
 #: documented commands that do not exist yet, and why; each must still be missing
 NOT_YET = {
     "guardia integration": "the plain webhook's integrations (hub/bridges/integrations.py "
     "reads an `integrations` table no migration makes yet)",
-    "guardia-agent enroll": "pinning the hub's key from GET /api/agent/hub-key (protocol.md): "
-    "the endpoint is there, the agent's command is not",
 }
 
 
@@ -188,6 +189,8 @@ def test_every_shown_command_runs_as_written(tmp_path: Path, servers: Servers) -
         ShownCommand(c.document, c.line, c.text) for c in REPO_COMMANDS
     ]  # the clone shows what the repository shows
     agent_tokens: dict[str, str] = {}
+    fingerprints: dict[str, str] = {}
+    exported: dict[str, str] = {}  # what `export ...` lines set, for the lines after them
     ran: list[str] = []
     for command in commands:
         if skip_reason(command):
@@ -203,16 +206,35 @@ def test_every_shown_command_runs_as_written(tmp_path: Path, servers: Servers) -
             servers.hub_url = f"http://127.0.0.1:{port}"
             health = f"{servers.hub_url}/api/health"
             wait_for(lambda u=health: httpx.get(u).status_code == 200, "the hub answers", log)
+        elif re.match(TOKEN_LINE, text):
+            # the token the last `guardia agent add` printed, as the README says
+            assert agent_tokens, f"{command.where}: no `guardia agent add` before it"
+            exported["GUARDIA_AGENT_TOKEN"] = list(agent_tokens.values())[-1]
+        elif re.match(ENROLL_LINE, text):
+            assert servers.hub_url, f"{command.where}: enrolling before any hub"
+            words = shlex.split(text, comments=True)
+            agent_id = words[words.index("--id") + 1]
+            text = re.sub(r"--hub \S+", f"--hub {servers.hub_url}", text)
+            text = re.sub(r"--config \S+", f"--config {agent_config(clone, data, work)}", text)
+            text = text.replace("SHA256:...", fingerprints[agent_id])
+            done = subprocess.run(
+                ["bash", "-c", text],
+                env=env | exported,
+                cwd=clone,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, f"{command.where} `{text}`:\n{done.stdout}{done.stderr}"
         elif re.match(AGENT_LINE, text):
             assert servers.hub_url, f"{command.where}: an agent before any hub"
-            words = shlex.split(text)
+            words = shlex.split(text, comments=True)
             agent_id = words[words.index("--id") + 1]
             assert agent_id in agent_tokens, f"{command.where}: no `guardia agent add {agent_id}`"
-            text = text.replace("GUARDIA_AGENT_TOKEN=...", "")
             text = re.sub(r"--hub \S+", f"--hub {servers.hub_url}", text)
             text = re.sub(r"--config \S+", f"--config {agent_config(clone, data, work)}", text)
             log = tmp_path / "agent.log"
-            servers.start(text, env | {"GUARDIA_AGENT_TOKEN": agent_tokens[agent_id]}, clone, log)
+            servers.start(text, env | exported, clone, log)
             health = f"{servers.hub_url}/api/health"
             wait_for(
                 lambda u=health, a=agent_id: a in httpx.get(u).json().get("agents_online", []),
@@ -231,7 +253,11 @@ def test_every_shown_command_runs_as_written(tmp_path: Path, servers: Servers) -
             assert done.returncode == 0, f"{command.where} `{text}`:\n{done.stdout}{done.stderr}"
             added = re.match(r"^guardia agent add (\S+)", text)
             if added:
-                agent_tokens[added.group(1)] = done.stdout.split()[-1]
+                token = re.search(r"^(ga_\S+)$", done.stdout, re.MULTILINE)
+                printed = re.search(r"--expect-fingerprint (SHA256:\S+)", done.stdout)
+                assert token and printed, f"{command.where}: {done.stdout}"
+                agent_tokens[added.group(1)] = token.group(1)
+                fingerprints[added.group(1)] = printed.group(1)
         else:
             raise AssertionError(f"{command.where} `{text}`: no rule says how to run this line")
         ran.append(command.where)
@@ -295,6 +321,8 @@ def resolve(span: str) -> tuple[str, argparse.ArgumentParser | None]:
         "guardia-hub": None,
     }[program]
     path = [program]
+    if program == "guardia-agent" and rest[:1] == ["enroll"]:
+        return "guardia-agent enroll", build_enroll_parser()
     while parser is not None and rest and re.fullmatch(r"[a-z][a-z-]*", rest[0]):
         children = subcommands(parser)
         if not children:

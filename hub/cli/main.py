@@ -55,14 +55,14 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
 
 
 def _hub_fingerprint() -> str | None:
-    """The fingerprint of the hub key agents pin, if this machine has the hub's data dir."""
+    """The fingerprint of the hub key agents pin: the key in the hub's data directory
+    (GUARDIA_DATA_DIR), made now if the hub has not started yet, as it would on its start."""
+    from hub.keys import load_signing_key
     from hub.settings import Settings
-    from protocol.signing import load_public_key, public_key_fingerprint
+    from protocol.signing import public_key_fingerprint
 
-    pub = Settings.from_env().data_dir / "hub.pub"
-    if not pub.exists():
-        return None
-    return public_key_fingerprint(load_public_key(pub.read_bytes()))
+    key = load_signing_key(Settings.from_env().data_dir)
+    return public_key_fingerprint(key.public_key())
 
 
 def cmd_room_add(args: argparse.Namespace) -> int:
