@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from hub.settings import Settings
 from hub.state import HubState
-from hub.web import api, artifacts
+from hub.web import api, artifacts, incidents, intake
 from hub.web.agent_socket import agent_endpoint
 from hub.web.chat_socket import chat_endpoint
 from hub.web.security_headers import SecurityHeaders
@@ -43,6 +43,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/audit", api.audit_log),
         Route("/api/artifacts", artifacts.upload, methods=["POST"]),
         Route("/api/artifacts/{artifact_id}", artifacts.download),
+        Route("/api/intake/alertmanager", intake.alertmanager_intake, methods=["POST"]),
+        Route("/api/intake/sentry", intake.sentry_intake, methods=["POST"]),
+        Route("/api/intake/event", intake.event_intake, methods=["POST"]),
+        Route("/api/incidents", incidents.incidents),
+        Route("/api/incidents/{incident_id}", incidents.incident_detail),
         WebSocketRoute("/ws/chat", chat_endpoint),
         WebSocketRoute("/ws/agent", agent_endpoint),
     ]

@@ -80,6 +80,19 @@ class Settings(BaseSettings):
     persist_messages: bool = Field(
         True, description="store room messages (`0` only to measure what persistence costs)"
     )
+    incident_dedup_window: Seconds = Field(
+        60.0,
+        description="seconds within which an application's or log watch's repeated error "
+        "(same node, same normalized stack trace) folds into its open incident",
+    )
+    incident_card_interval: Seconds = Field(
+        3.0,
+        description="seconds between two ALERT posts of one incident in its room; repeats "
+        "in between fold into the next post",
+    )
+    intake_max_bytes: int = Field(
+        1024 * 1024, ge=1024, description="the largest intake request body, in bytes"
+    )
 
     @field_validator("llm_base_url", "redis_url", mode="before")
     @classmethod

@@ -275,6 +275,71 @@ class Ack(Message):
     task_id: Id
 
 
+# incidents: alert cards in rooms, and events an agent's log watches report
+
+
+class SimilarIncident(_Model):
+    """An earlier incident of the same system that looks alike, and what fixed it."""
+
+    at: str
+    asset_code: str | None = None
+    resolution: Annotated[str, Field(max_length=1000)]
+
+
+class Alert(Message):
+    """An incident card; a later ALERT with the same alert_id supersedes the earlier one."""
+
+    msg_type: Literal["ALERT"] = "ALERT"
+    alert_id: Id
+    status: Literal["firing", "acknowledged", "resolved"]
+    severity: Severity
+    title: Annotated[str, Field(max_length=500)]
+    summary: Annotated[str, Field(max_length=4000)] = ""
+    asset_code: str | None = None
+    source: Id
+    occurrences: Annotated[int, Field(ge=1, le=2**53 - 1)]
+    first_seen: str
+    last_seen: str
+    similar: SimilarIncident | None = None
+
+
+_EVENT_SEVERITY = {"INFO": "LOW", "WARNING": "MEDIUM", "WARN": "MEDIUM", "ERROR": "HIGH"}
+
+
+class AgentEvent(Message):
+    """A watched log line matched: the agent keeps it in its outbox until EVENT_ACK."""
+
+    msg_type: Literal["AGENT_EVENT"] = "AGENT_EVENT"
+    event_id: Id
+    node: Id
+    service: Annotated[str, Field(max_length=128)] | None = None
+    source: Literal["log_watch"] = "log_watch"
+    severity: Severity = "HIGH"
+    title: Annotated[str, Field(min_length=1, max_length=500)]
+    lines: Annotated[list[Annotated[str, Field(max_length=4000)]], Field(max_length=200)] = Field(
+        default_factory=list
+    )
+    pattern: Annotated[str, Field(max_length=500)] = ""
+    path: Annotated[str, Field(max_length=1024)] = ""
+    occurred_at: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _severity_word(cls, data: Any) -> Any:
+        """Log levels ("error", "warning") are read as the severity they mean."""
+        if isinstance(data, dict) and isinstance(data.get("severity"), str):
+            word = data["severity"].upper()
+            data = {**data, "severity": _EVENT_SEVERITY.get(word, word)}
+        return data
+
+
+class EventAck(Message):
+    """The hub has stored this AGENT_EVENT: the agent may forget it."""
+
+    msg_type: Literal["EVENT_ACK"] = "EVENT_ACK"
+    event_id: Id
+
+
 def _table(*types: type[Message]) -> dict[str, type[Message]]:
     return {t.MSG_TYPE: t for t in types}
 
@@ -292,9 +357,12 @@ CHAT_SERVER_TYPES = _table(
     Error,
     Pong,
     Ping,
+    Alert,
 )
-AGENT_CLIENT_TYPES = _table(Auth, AgentHello, TaskAccepted, TaskProgress, TaskFinished, Pong, Ping)
-AGENT_SERVER_TYPES = _table(Welcome, TaskAssign, TaskCancel, Ack, Ping, Pong, Error)
+AGENT_CLIENT_TYPES = _table(
+    Auth, AgentHello, TaskAccepted, TaskProgress, TaskFinished, Pong, Ping, AgentEvent
+)
+AGENT_SERVER_TYPES = _table(Welcome, TaskAssign, TaskCancel, Ack, Ping, Pong, Error, EventAck)
 ALL_TYPES: dict[str, type[Message]] = {
     **CHAT_CLIENT_TYPES,
     **CHAT_SERVER_TYPES,

@@ -25,6 +25,7 @@ HUB_LAYERS: list[set[str]] = [
     {"hub.tasks"},
     {"hub.commands"},
     {"hub.bot"},
+    {"hub.intake"},
     {"hub.state"},
     {"hub.web"},
     {"hub.app", "hub.server"},

@@ -64,6 +64,33 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "TASK_CANCEL": {"task_id": "T1"},
     "ACK": {"task_id": "T1"},
+    "ALERT": {
+        "room_id": "ops",
+        "alert_id": "I1",
+        "status": "firing",
+        "severity": "HIGH",
+        "title": "TomcatDown",
+        "summary": "WAS is down",
+        "asset_code": "N1",
+        "source": "alertmanager",
+        "occurrences": 3,
+        "first_seen": "2026-05-23T19:00:00Z",
+        "last_seen": "2026-05-23T19:00:09Z",
+        "similar": {"at": "2026-05-01T10:00:00Z", "asset_code": "N1", "resolution": "restart"},
+    },
+    "AGENT_EVENT": {
+        "event_id": "e1",
+        "node": "N1",
+        "service": "tomcat",
+        "source": "log_watch",
+        "severity": "HIGH",
+        "title": "OutOfMemoryError",
+        "lines": ["java.lang.OutOfMemoryError: Java heap space"],
+        "pattern": "OutOfMemoryError",
+        "path": "/opt/tomcat/logs/catalina.out",
+        "occurred_at": "2026-05-23T19:00:00Z",
+    },
+    "EVENT_ACK": {"event_id": "e1"},
 }
 
 

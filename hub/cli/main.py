@@ -12,6 +12,7 @@ from cmdb import accounts
 from cmdb.database import create_engine, one_session, upgrade
 from cmdb.exceptions import CmdbError
 from hub.cli import parse as cli_parse
+from hub.cli.integration import add_commands as add_integration_commands
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -147,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     parse = sub.add_parser("parse", help="parse a command into its plan (JSON)")
     cli_parse.add_arguments(parse)
     parse.set_defaults(func=cmd_parse)
+
+    add_integration_commands(sub)
 
     audit = sub.add_parser("audit", help="the audit chain").add_subparsers(
         dest="audit", required=True

@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cmdb.accounts import Identity
 from cmdb.index import CmdbIndex
-from cmdb.tables import ButtonRecord
+from cmdb.tables import ButtonRecord, Task
 from hub.audit.log import AuditLog
 from hub.commands.approvals import ApprovalService
 from hub.commands.authorization import require_command, roles_in_scope
@@ -186,8 +187,15 @@ class CommandPipeline:
     # -- from an understood plan to tasks ----------------------------------------------------
 
     async def proceed(
-        self, identity: Identity, room_id: str, plan: Plan, index: CmdbIndex, lang: str
+        self,
+        identity: Identity,
+        room_id: str,
+        plan: Plan,
+        index: CmdbIndex,
+        lang: str,
+        on_created: Callable[[Task], Awaitable[None]] | None = None,
     ) -> None:
+        """Authorize, store and send a plan's tasks; `on_created` sees each before it is sent."""
         try:
             require_command(identity, plan.institution, plan.system_name, lang)
         except Forbidden as exc:
@@ -207,6 +215,8 @@ class CommandPipeline:
                 lang=lang,
                 cause=f"command by {identity.name}",
             )
+            if on_created is not None:
+                await on_created(task)
             cancel = await self._buttons.create(
                 room_id=room_id,
                 command_code="CANCEL_TASK",
