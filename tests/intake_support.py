@@ -45,6 +45,7 @@ agents:
 #: integrations of the lab: name -> (kind, room, secret)
 INTEGRATIONS: dict[str, tuple[str, str | None, str | None]] = {
     "am": ("alertmanager", None, None),
+    "am-ops": ("alertmanager", "ops", None),  # everything it sends goes to the ops room
     "graf": ("grafana", None, SECRET),
     "snt": ("sentry", "budget", SECRET),
     "app": ("event", None, None),
@@ -73,13 +74,15 @@ class IntakeLab:
         *,
         headers: dict[str, str] | None = None,
         timeout: float = 10.0,
+        hub: HubProcess | None = None,
     ) -> httpx.Response:
         data = body if isinstance(body, bytes) else orjson.dumps(body)
         sent = {"Content-Type": "application/json", **(headers or {})}
         if integration is not None:
             sent["Authorization"] = f"Bearer {self.tokens[integration]}"
         async with httpx.AsyncClient(timeout=timeout) as client:
-            return await client.post(self.hub.http + path, content=data, headers=sent)
+            url = (hub or self.hub).http + path
+            return await client.post(url, content=data, headers=sent)
 
     async def get(self, path: str, user: str = "admin") -> httpx.Response:
         async with httpx.AsyncClient() as client:
