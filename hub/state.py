@@ -145,6 +145,12 @@ class HubState:
 
         self.sweeper = Sweeper([self.approvals.sweep, self.tasks.sweep, self.cards.sweep])
 
+    def use_incident_memory(self, memory: IncidentMemory) -> None:
+        """Remember resolved incidents and name similar ones on new cards (hub/suggest's)."""
+        self.incident_memory = memory
+        self.cards.memory = memory
+        self.incident_actions.memory = memory
+
     async def start(self) -> None:
         await upgrade(self.engine)
         if self.backplane is not None:

@@ -69,7 +69,7 @@ class IncidentActions:
         self._pipeline = pipeline
         self._cmdb = cmdb
         self._audit = audit
-        self._memory = memory
+        self.memory = memory
 
     def register_buttons(self, router: ButtonRouter) -> None:
         router.register(ACK, self.on_acknowledge)
@@ -249,6 +249,6 @@ class IncidentActions:
             incident, resolution=resolution, fixing_task_id=task_id, fixing_action=action
         )
         try:
-            await self._memory.remember(record)
+            await self.memory.remember(record)
         except Exception:  # a memory that fails must not fail the resolution
             log.exception("the incident memory could not remember %s", incident.id)

@@ -133,7 +133,7 @@ class CardPoster:
         self._store = store
         self._voice = voice
         self._buttons = buttons
-        self._memory = memory
+        self.memory = memory
         self._interval = interval
         self._node_facts = node_facts
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -200,7 +200,11 @@ class CardPoster:
     async def _first_card(self, row: Incident) -> Incident:
         """The buttons and the similar incident, made once, before the first post."""
         actions = await self._make_buttons(row)
-        similar = await self._memory.similar(record_of(row))
+        try:
+            similar = await self.memory.similar(record_of(row))
+        except Exception:  # a card without its similar incident beats no card
+            log.exception("the incident memory failed on %s", row.id)
+            similar = None
         similar_json = None
         if similar is not None:
             similar_json = {
