@@ -172,7 +172,6 @@ class IncidentActions:
             {"agent": node.agent_id, "incident": incident.id, "button": action},
             task.id,
         )
-        self._cards.touch(incident.id)
         await self._tasks.dispatch(task)
 
     async def on_restart(self, identity: Identity, record: ButtonRecord, lang: str) -> None:
@@ -195,7 +194,6 @@ class IncidentActions:
         async def linked(task: Task) -> None:
             # linked before it is dispatched: its result may come back at once
             await self._store.link_task(incident.id, task.id, "RESTART_SERVICE", identity.name)
-            self._cards.touch(incident.id)
 
         await self._pipeline.proceed(
             identity, record.room_id, plan, await self._cmdb.index(), lang, on_created=linked
@@ -219,7 +217,6 @@ class IncidentActions:
                 link.incident_id,
                 entry("task_ended", detail=f"{link.action} {task.status}", task_id=task.id),
             )
-            self._cards.touch(link.incident_id)
             return
         resolved = await self._store.move(
             link.incident_id,

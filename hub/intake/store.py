@@ -257,17 +257,16 @@ class IncidentStore:
             await self._set_timeline(session, incident_id, row.timeline, line)
         return await self.get(incident_id)
 
+    @staticmethod
+    def _lock(incident_id: str) -> Any:
+        """An UPDATE that changes nothing but takes the row's lock (the write lock on SQLite)."""
+        return sa.update(T).where(T.c.id == incident_id).values(version=T.c.version)
+
     async def note(self, incident_id: str, line: dict[str, Any]) -> None:
-        """Add to the timeline (the card shows the change)."""
+        """Add to the timeline (the API shows it; the card does not change)."""
         async with self._sessions() as session, session.begin():
             row = (
-                await run(
-                    session,
-                    sa.update(T)
-                    .where(T.c.id == incident_id)
-                    .values(version=T.c.version + 1)
-                    .returning(T.c.id, T.c.timeline),
-                )
+                await run(session, self._lock(incident_id).returning(T.c.id, T.c.timeline))
             ).first()
             if row is not None:
                 await self._set_timeline(session, incident_id, row.timeline, line)
@@ -276,11 +275,7 @@ class IncidentStore:
         async with self._sessions() as session, session.begin():
             row = (
                 await run(
-                    session,
-                    sa.update(T)
-                    .where(T.c.id == incident_id)
-                    .values(version=T.c.version + 1)
-                    .returning(T.c.id, T.c.timeline, T.c.task_ids),
+                    session, self._lock(incident_id).returning(T.c.id, T.c.timeline, T.c.task_ids)
                 )
             ).first()
             if row is None:
