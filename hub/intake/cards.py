@@ -181,12 +181,16 @@ class CardPoster:
                 if wait > 0:
                     await asyncio.sleep(wait)
                     continue
+                if row.posted_version == 0 and not row.actions:
+                    row = await self._first_card(row)  # before the claim: nothing to undo
                 if await self._store.claim_post(row, self._interval) is None:
                     await asyncio.sleep(min(self._interval, 0.5))  # another hub posted it
                     continue
-                if row.posted_version == 0:
-                    row = await self._first_card(row)
-                await self._voice.post(alert_frame(row))
+                try:
+                    await self._voice.post(alert_frame(row))
+                except Exception:
+                    await self._store.unclaim_post(row)  # the sweep will try again
+                    raise
         except asyncio.CancelledError:
             raise
         except Exception:

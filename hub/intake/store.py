@@ -333,6 +333,16 @@ class IncidentStore:
             )
         return now if won.rowcount == 1 else None
 
+    async def unclaim_post(self, row: Incident) -> None:
+        """The post of this version failed: the card is behind again."""
+        async with self._sessions() as session, session.begin():
+            await run(
+                session,
+                sa.update(T)
+                .where(T.c.id == row.id, T.c.posted_version == row.version)
+                .values(posted_version=row.posted_version),
+            )
+
     async def save_card_parts(
         self, incident_id: str, actions: list[dict[str, Any]], similar: dict[str, Any] | None
     ) -> None:
