@@ -9,7 +9,7 @@ unreachable (the sender retries).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.requests import Request
@@ -38,10 +38,21 @@ def _event(who: IntegrationPrincipal, request: Request, body: bytes) -> list[Sig
     return application.read_event(body, request.headers.get("content-type", ""))
 
 
+async def authenticate_integration(
+    request: Request, kinds: Collection[str]
+) -> tuple[IntegrationPrincipal, bytes]:
+    """The integration (of one of `kinds`) behind a request, and the raw body it signed.
+
+    For any endpoint integrations call (the messenger bridge too). Raises IntakeError:
+    answer it with `problem(exc.status, exc.code, exc.message)`.
+    """
+    return await hub_state(request).integrations.authenticate(request, kinds)
+
+
 async def _take(request: Request, kinds: frozenset[str], read: Reader) -> Response:
     state = hub_state(request)
     try:
-        who, body = await state.integrations.authenticate(request, kinds)
+        who, body = await authenticate_integration(request, kinds)
         answer = await state.intake.receive(who, read(who, request, body))
     except IntakeError as exc:
         return problem(exc.status, exc.code, exc.message)
