@@ -140,10 +140,12 @@ class HubState:
         self.incident_actions.register_buttons(self.router)
         self.tasks.watch_endings(self.incident_actions.task_ended)
         self.intake = IntakeService(
-            self.sessions, self.incidents, self.cards, self.incident_actions
+            self.sessions, self.incidents, self.cards, self.incident_actions, self.cmdb
         )
 
-        self.sweeper = Sweeper([self.approvals.sweep, self.tasks.sweep, self.cards.sweep])
+        self.sweeper = Sweeper(
+            [self.approvals.sweep, self.tasks.sweep, self.cards.sweep, self.intake.flush_counts]
+        )
 
     def use_incident_memory(self, memory: IncidentMemory) -> None:
         """Remember resolved incidents and name similar ones on new cards (hub/suggest's)."""
@@ -161,6 +163,7 @@ class HubState:
     async def stop(self) -> None:
         await self.sweeper.stop()
         await self.cards.stop()
+        await self.intake.flush_counts()
         await self.bot.stop()
         await self.pipeline.aclose()
         await self.writer.close()

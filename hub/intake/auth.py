@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 
 from cmdb.integrations import IntegrationPrincipal, integration_by_name, integration_by_token
+from cmdb.tokens import hash_token
 from hub.intake.exceptions import PayloadTooLarge, Unauthenticated, WrongIntegration
 
 #: Grafana's default signature header; its timestamp header is the one we document
@@ -94,10 +95,32 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+#: seconds a token's integration is remembered: a storm's requests cost no read each.
+#: A revoked token stops working within this time (a user's socket keeps going longer).
+PRINCIPAL_TTL = 2.0
+
+
 class IntegrationAuth:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], max_bytes: int) -> None:
         self._sessions = sessions
         self._max_bytes = max_bytes
+        self._known: dict[str, tuple[float, IntegrationPrincipal]] = {}
+
+    async def _by_token(self, token: str) -> IntegrationPrincipal | None:
+        digest = hash_token(token)
+        now = time.monotonic()
+        known = self._known.get(digest)
+        if known is not None and now - known[0] < PRINCIPAL_TTL:
+            return known[1]
+        async with self._sessions() as session:
+            who = await integration_by_token(session, token)
+        if who is None:
+            self._known.pop(digest, None)
+            return None
+        if len(self._known) > 10_000:  # bounded: tokens are few, guesses are not stored
+            self._known.clear()
+        self._known[digest] = (now, who)
+        return who
 
     async def authenticate(
         self, request: Request, kinds: Collection[str]
@@ -108,15 +131,15 @@ class IntegrationAuth:
         """
         token = bearer(request.headers)
         named = request.query_params.get("integration")
-        async with self._sessions() as session:
-            if token is not None:
-                who = await integration_by_token(session, token)
-            elif named:
+        if token is not None:
+            who = await self._by_token(token)
+        elif named:
+            async with self._sessions() as session:
                 who = await integration_by_name(session, named)
-                if who is not None and (who.kind not in NAMED_BY_URL or not who.secret):
-                    who = None  # only a signature can stand in for the token
-            else:
-                raise Unauthenticated("an integration bearer token is required")
+            if who is not None and (who.kind not in NAMED_BY_URL or not who.secret):
+                who = None  # only a signature can stand in for the token
+        else:
+            raise Unauthenticated("an integration bearer token is required")
         if who is None:
             raise Unauthenticated("unknown or revoked integration")
         if who.kind not in kinds:

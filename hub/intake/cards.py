@@ -191,6 +191,8 @@ class CardPoster:
                 except Exception:
                     await self._store.unclaim_post(row)  # the sweep will try again
                     raise
+                # nothing may be posted before the interval ends: repeats meanwhile fold
+                await asyncio.sleep(self._interval)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -1,6 +1,6 @@
 """From a sender's signals to incidents and cards: route, fold in one transaction, post.
 
-The request path stays short (senders give up after 1-3 s): route (two reads), one write
+The request path stays short (senders give up after 1-3 s): route (in memory), one write
 transaction, then the answer. Cards, their buttons and the memory's lookup happen after,
 in the card poster, at their bounded rate.
 """
@@ -8,20 +8,24 @@ in the card poster, at their bounded rate.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cmdb.integrations import IntegrationPrincipal
-from cmdb.tables import Node
+from cmdb.index import CmdbIndex
+from cmdb.integrations import IntegrationPrincipal, count_alerts
+from cmdb.tables import Node, Room
+from hub.commands.cmdb_snapshot import CmdbSnapshot
 from hub.i18n import pick
 from hub.intake.actions import IncidentActions
 from hub.intake.agent_events import read_agent_event
 from hub.intake.cards import CardPoster
-from hub.intake.routing import Ignored, Route, route
+from hub.intake.routing import Directory, Ignored, Route, route
 from hub.intake.signals import Signal
 from hub.intake.store import IncidentStore, Outcome, Status
 from protocol import AgentEvent
@@ -76,33 +80,70 @@ class IntakeService:
         store: IncidentStore,
         cards: CardPoster,
         actions: IncidentActions,
+        cmdb: CmdbSnapshot,
+        directory_ttl: float = 2.0,
     ) -> None:
         self._sessions = sessions
         self._store = store
         self._cards = cards
         self._actions = actions
+        self._cmdb = cmdb
+        self._ttl = directory_ttl
+        self._directory: tuple[float, CmdbIndex, Directory] | None = None
+        #: per integration: alerts received and ignored since the last flush
+        self._counts: dict[str, Counter[str]] = {}
+
+    async def directory(self) -> Directory:
+        """The CMDB's nodes and the rooms, as routing needs them (rebuilt every few seconds)."""
+        index = await self._cmdb.index()
+        now = time.monotonic()
+        if self._directory is not None:
+            built, of, directory = self._directory
+            if of is index and now - built < self._ttl:
+                return directory
+        async with self._sessions() as session:
+            rooms = [(r.id, r.scope) for r in await session.exec(select(Room))]
+        directory = Directory.of(index, rooms)
+        self._directory = (now, index, directory)
+        return directory
 
     async def _routes(
         self, signals: list[Signal], room: str | None, who: str
     ) -> list[Route | Ignored | None]:
+        directory = await self.directory()
         routes: list[Route | Ignored | None] = []
-        async with self._sessions() as session:
-            for signal in signals:
-                if signal.status == "resolved":
-                    routes.append(None)  # a resolution finds its incident by key
-                    continue
-                found = await route(session, signal, room)
-                if isinstance(found, Ignored):
-                    log.warning("%s: alert %r ignored: %s", who, signal.title, found.reason)
-                routes.append(found)
+        for signal in signals:
+            if signal.status == "resolved":
+                routes.append(None)  # a resolution finds its incident by key
+                continue
+            found = route(directory, signal, room)
+            if isinstance(found, Ignored):
+                log.warning("%s: alert %r ignored: %s", who, signal.title, found.reason)
+            routes.append(found)
         return routes
+
+    def _count(self, integration: str, outcomes: list[Outcome]) -> None:
+        counts = self._counts.setdefault(integration, Counter())
+        for outcome in outcomes:
+            counts["ignored" if outcome.status == "ignored" else "received"] += 1
+
+    async def flush_counts(self) -> None:
+        """Add what integrations sent to their counters (the sweeper runs it every second).
+
+        Counted here rather than in each request's transaction: one row per integration
+        would otherwise serialize every request of a storm.
+        """
+        pending, self._counts = self._counts, {}
+        for name, counts in pending.items():
+            async with self._sessions() as session, session.begin():
+                await count_alerts(session, name, counts["received"], counts["ignored"])
 
     async def _record(
         self,
         signals: list[Signal],
         routes: list[Route | Ignored | None],
         **kw: Any,
-    ) -> IntakeAnswer:
+    ) -> tuple[IntakeAnswer, list[Outcome]]:
         pairs = zip(signals, routes, strict=True)
         items = [(s, r if isinstance(r, Route) else None) for s, r in pairs]
         outcomes = await self._store.record(items, **kw)
@@ -121,14 +162,16 @@ class IntakeService:
                     await self._actions.resolved(row, why)
             else:
                 self._cards.touch(outcome.incident_id)
-        return answer_of(outcomes)
+        return answer_of(outcomes), outcomes
 
     async def receive(self, who: IntegrationPrincipal, signals: list[Signal]) -> IntakeAnswer:
         """Alerts from an integration (already authenticated, its body already read)."""
         if not signals:
             return IntakeAnswer("ignored", reasons=["not an alert"])
         routes = await self._routes(signals, who.room_id, who.name)
-        return await self._record(signals, routes, integration=who.name)
+        answer, outcomes = await self._record(signals, routes, integration=who.name)
+        self._count(who.name, outcomes)
+        return answer
 
     async def agent_event(self, agent_id: str, event: AgentEvent) -> IntakeAnswer | None:
         """An agent's log event; None (refused) for a node this agent does not serve."""
@@ -139,4 +182,7 @@ class IntakeService:
             return None
         signal = read_agent_event(event)
         routes = await self._routes([signal], None, f"agent {agent_id}")
-        return await self._record([signal], routes, receipt=f"agent:{agent_id}:{event.event_id}")
+        answer, _ = await self._record(
+            [signal], routes, receipt=f"agent:{agent_id}:{event.event_id}"
+        )
+        return answer

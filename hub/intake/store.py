@@ -27,7 +27,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cmdb.database import run
-from cmdb.integrations import count_alerts
 from cmdb.tables import Incident, IncidentTask, IntakeReceipt, Task, utcnow
 from hub.i18n import lang_of
 from hub.intake.routing import Route
@@ -95,8 +94,8 @@ class IncidentStore:
     ) -> list[Outcome]:
         """Fold, open or resolve, all of one request in one transaction (nothing half-done).
 
-        A firing signal without a route is ignored (counted on its integration). With a
-        `receipt` already seen, nothing is counted again: the sender is redelivering.
+        A firing signal without a route is ignored. With a `receipt` already seen, nothing
+        is counted again: the sender is redelivering.
         """
         outcomes: dict[int, Outcome] = {}
         async with self._sessions() as session, session.begin():
@@ -113,9 +112,6 @@ class IncidentStore:
                 else:
                     outcomes[i] = await self._fold(session, signal, route, integration)
             results = [outcomes[i] for i in range(len(items))]
-            if integration is not None:
-                ignored = sum(1 for o in results if o.status == "ignored")
-                await count_alerts(session, integration, len(results) - ignored, ignored)
             if receipt is not None and results and results[0].incident_id:
                 await run(
                     session,
