@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import copy
 import json
+import os
 import sys
 import tempfile
 import time
@@ -44,6 +45,12 @@ from _common import (
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "data" / "intake" / "alertmanager_firing.json"
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def storm_cmdb(nodes: int) -> str:
@@ -138,6 +145,7 @@ async def run(args: argparse.Namespace, url: str, work: Path) -> dict[str, str]:
     )
     try:
         await asyncio.sleep(0.5)
+        cpu_before = process_cpu_seconds(hub.pid)
         started = time.monotonic()
         storm = await send_storm(
             base + "/api/intake/alertmanager",
@@ -148,6 +156,7 @@ async def run(args: argparse.Namespace, url: str, work: Path) -> dict[str, str]:
             args.timeout,
         )
         sent_for = time.monotonic() - started
+        hub_cpu = process_cpu_seconds(hub.pid) - cpu_before
         await asyncio.sleep(args.interval + 3)  # the last cards catch up
         async with httpx.AsyncClient() as client:
             rows = (
@@ -174,6 +183,7 @@ async def run(args: argparse.Namespace, url: str, work: Path) -> dict[str, str]:
         "p50 ms": fmt(percentile(ordered, 0.5)),
         "p99 ms": fmt(percentile(ordered, 0.99)),
         "max ms": fmt(ordered[-1] if ordered else float("nan")),
+        "hub CPU ms/alert": fmt(hub_cpu * 1000 / args.alerts, 2),
         "incidents": str(len(rows)),
         "cards": str(len(latest)),
         "ALERT frames": str(len(frames)),

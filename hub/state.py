@@ -25,6 +25,7 @@ from hub.commands.cmdb_snapshot import CmdbSnapshot
 from hub.commands.pipeline import CommandPipeline
 from hub.intake.actions import IncidentActions
 from hub.intake.auth import IntegrationAuth
+from hub.intake.card_records import CardRecords
 from hub.intake.cards import CardPoster
 from hub.intake.memory import IncidentMemory, NoMemory
 from hub.intake.service import IntakeService
@@ -120,7 +121,7 @@ class HubState:
         self.incidents = IncidentStore(self.sessions, settings.incident_dedup_window)
         self.incident_memory: IncidentMemory = NoMemory()
         self.cards = CardPoster(
-            self.incidents,
+            CardRecords(self.sessions),
             self.voice,
             self.buttons,
             self.incident_memory,
@@ -164,6 +165,7 @@ class HubState:
         await self.sweeper.stop()
         await self.cards.stop()
         await self.intake.flush_counts()
+        await self.incidents.close()
         await self.bot.stop()
         await self.pipeline.aclose()
         await self.writer.close()

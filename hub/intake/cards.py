@@ -19,10 +19,10 @@ from typing import Any
 from cmdb.tables import Incident, utcnow
 from hub.commands.buttons import ButtonStore
 from hub.i18n import pick
+from hub.intake.card_records import CardRecords
 from hub.intake.memory import IncidentMemory, IncidentRecord
 from hub.intake.signals import KIND_ACTIONS, clip
 from hub.intake.states import IncidentState
-from hub.intake.store import IncidentStore
 from hub.rooms.voice import BOT_NAME, BotVoice
 from hub.tasks.store import iso
 from protocol import Alert, Button, ItsmMetadata, SimilarIncident
@@ -123,14 +123,14 @@ NodeFacts = Callable[[str], Awaitable[tuple[bool, str] | None]]
 class CardPoster:
     def __init__(
         self,
-        store: IncidentStore,
+        records: CardRecords,
         voice: BotVoice,
         buttons: ButtonStore,
         memory: IncidentMemory,
         interval: float,
         node_facts: NodeFacts,
     ) -> None:
-        self._store = store
+        self._records = records
         self._voice = voice
         self._buttons = buttons
         self.memory = memory
@@ -162,13 +162,13 @@ class CardPoster:
         if loop.time() - self._last_sweep < SWEEP_EVERY:
             return
         self._last_sweep = loop.time()
-        for incident_id in await self._store.behind():
+        for incident_id in await self._records.behind():
             self.touch(incident_id)
 
     async def _follow(self, incident_id: str) -> None:
         try:
             while True:
-                row = await self._store.get(incident_id)
+                row = await self._records.get(incident_id)
                 if row is None or row.room_id is None:
                     return
                 if row.posted_version >= row.version:
@@ -183,13 +183,13 @@ class CardPoster:
                     continue
                 if row.posted_version == 0 and not row.actions:
                     row = await self._first_card(row)  # before the claim: nothing to undo
-                if await self._store.claim_post(row, self._interval) is None:
+                if await self._records.claim_post(row, self._interval) is None:
                     await asyncio.sleep(min(self._interval, 0.5))  # another hub posted it
                     continue
                 try:
                     await self._voice.post(alert_frame(row))
                 except Exception:
-                    await self._store.unclaim_post(row)  # the sweep will try again
+                    await self._records.unclaim_post(row)  # the sweep will try again
                     raise
                 # nothing may be posted before the interval ends: repeats meanwhile fold
                 await asyncio.sleep(self._interval)
@@ -218,7 +218,7 @@ class CardPoster:
                 "asset_code": similar.asset_code,
                 "resolution": similar.resolution,
             }
-        await self._store.save_card_parts(row.id, actions, similar_json)
+        await self._records.save_card_parts(row.id, actions, similar_json)
         row.actions, row.similar = actions, similar_json
         return row
 

@@ -17,7 +17,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from cmdb.database import run
 from cmdb.tables import Incident, IncidentTask, IntakeReceipt, Task, utcnow
 from hub.i18n import lang_of
+from hub.intake.batching import Batcher
 from hub.intake.routing import Route
 from hub.intake.signals import Signal
 from hub.intake.states import IncidentState, sources_of
@@ -78,10 +79,24 @@ def open_key(signal: Signal, route: Route) -> str:
     return key
 
 
+def lock_key(signal: Signal, route: Route | None) -> str:
+    """The row a signal will lock: its open key (a resolution's is its sender's key)."""
+    return open_key(signal, route) if route is not None else signal.key
+
+
+@dataclass(frozen=True)
+class _Request:
+    items: list[tuple[Signal, Route | None]]
+    integration: str | None
+    receipt: str | None
+
+
 class IncidentStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], window: float) -> None:
         self._sessions = sessions
         self.window = timedelta(seconds=window)
+        self._batcher: Batcher[_Request, list[Outcome]] = Batcher(self._store_batch)
+        self._statements: dict[tuple[str, bool], Any] = {}
 
     # -- alerts in ----------------------------------------------------------------------
 
@@ -95,31 +110,49 @@ class IncidentStore:
         """Fold, open or resolve, all of one request in one transaction (nothing half-done).
 
         A firing signal without a route is ignored. With a `receipt` already seen, nothing
-        is counted again: the sender is redelivering.
+        is counted again: the sender is redelivering. Requests arriving together share the
+        transaction (batching.py).
         """
-        outcomes: dict[int, Outcome] = {}
+        return await self._batcher.submit(_Request(list(items), integration, receipt))
+
+    async def close(self) -> None:
+        await self._batcher.close()
+
+    async def _store_batch(self, batch: Sequence[_Request]) -> list[list[Outcome]]:
+        results: list[dict[int, Outcome]] = [{} for _ in batch]
         async with self._sessions() as session, session.begin():
-            if receipt is not None and not await self._first_receipt(session, receipt):
-                return [Outcome("deduplicated", reason="already received")]
-            # one order for every transaction: two batches never wait on each other's rows
-            order = sorted(range(len(items)), key=lambda i: items[i][0].key)
-            for i in order:
-                signal, route = items[i]
+            # one lock order for every transaction (receipts, then incidents, each by key):
+            # two batches, on one hub or two, never wait on each other's rows in a circle
+            with_receipt = sorted(
+                (n for n, r in enumerate(batch) if r.receipt), key=lambda n: batch[n].receipt or ""
+            )
+            for n in with_receipt:
+                if not await self._first_receipt(session, batch[n].receipt or ""):
+                    results[n] = {0: Outcome("deduplicated", reason="already received")}
+            work = [
+                (lock_key(signal, route), n, i)
+                for n, request in enumerate(batch)
+                if not results[n]
+                for i, (signal, route) in enumerate(request.items)
+            ]
+            for _, n, i in sorted(work):
+                signal, route = batch[n].items[i]
                 if signal.status == "resolved":
-                    outcomes[i] = await self._resolve_key(session, signal)
+                    results[n][i] = await self._resolve_key(session, signal)
                 elif route is None:
-                    outcomes[i] = Outcome("ignored", reason="no route")
+                    results[n][i] = Outcome("ignored", reason="no route")
                 else:
-                    outcomes[i] = await self._fold(session, signal, route, integration)
-            results = [outcomes[i] for i in range(len(items))]
-            if receipt is not None and results and results[0].incident_id:
-                await run(
-                    session,
-                    sa.update(IntakeReceipt)
-                    .where(col(IntakeReceipt.key) == receipt)
-                    .values(incident_id=results[0].incident_id),
-                )
-        return results
+                    results[n][i] = await self._fold(session, signal, route, batch[n].integration)
+            for n in with_receipt:
+                first = results[n].get(0)
+                if first is not None and first.incident_id and first.reason != "already received":
+                    await run(
+                        session,
+                        sa.update(IntakeReceipt)
+                        .where(col(IntakeReceipt.key) == batch[n].receipt)
+                        .values(incident_id=first.incident_id),
+                    )
+        return [[found[i] for i in sorted(found)] for found in results]
 
     @staticmethod
     def _insert(session: AsyncSession) -> Any:
@@ -136,6 +169,29 @@ class IncidentStore:
         )
         return (await run(session, stmt)).first() is not None
 
+    def _fold_statement(self, dialect: str, windowed: bool) -> Any:
+        """The upsert that opens or folds an incident, built once per dialect and kind."""
+        cached = self._statements.get((dialect, windowed))
+        if cached is not None:
+            return cached
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        when = T.c.last_seen.type
+        statement = (
+            insert(T)
+            .on_conflict_do_update(
+                index_elements=["open_key"],
+                set_={
+                    "occurrences": T.c.occurrences + 1,
+                    "last_seen": sa.bindparam("fold_now", type_=when),
+                    "version": T.c.version + 1,
+                },
+                where=(T.c.last_seen >= sa.bindparam("fold_cut", type_=when)) if windowed else None,
+            )
+            .returning(T.c.id)
+        )
+        self._statements[(dialect, windowed)] = statement
+        return statement
+
     async def _fold(
         self,
         session: AsyncSession,
@@ -145,42 +201,42 @@ class IncidentStore:
     ) -> Outcome:
         now = utcnow()
         key = open_key(signal, route)
-        opened = [entry("opened", detail=f"{signal.source}: {signal.title}")]
-        insert = self._insert(session)
+        connection = await session.connection()
+        statement = self._fold_statement(connection.dialect.name, signal.windowed)
+        row: dict[str, Any] = {
+            "state": str(IncidentState.FIRING),
+            "severity": signal.severity,
+            "kind": signal.kind,
+            "node": route.node,
+            "system": route.system,
+            "institution": route.institution,
+            "source": signal.source,
+            "integration": integration,
+            "fingerprint": signal.key[:255],
+            "open_key": key,
+            "first_seen": now,
+            "last_seen": now,
+            "occurrences": 1,
+            "task_ids": [],
+            "timeline": [entry("opened", detail=f"{signal.source}: {signal.title}")],
+            "title": signal.title,
+            "summary": signal.summary,
+            "room_id": route.room_id,
+            "lang": lang_of(f"{signal.title} {signal.summary}"),
+            "actions": [],
+            "similar": None,
+            "version": 1,
+            "posted_version": 0,
+            "posted_at": None,
+            "resolved_at": None,
+            "created_at": now,
+            "fold_now": now,
+            "fold_cut": now - self.window,
+        }
         for _ in range(FOLD_ATTEMPTS):
-            row = Incident(
-                id=new_incident_id(),
-                state=IncidentState.FIRING,
-                severity=signal.severity,
-                kind=signal.kind,
-                node=route.node,
-                system=route.system,
-                institution=route.institution,
-                source=signal.source,
-                integration=integration,
-                fingerprint=signal.key[:255],
-                open_key=key,
-                first_seen=now,
-                last_seen=now,
-                title=signal.title,
-                summary=signal.summary,
-                room_id=route.room_id,
-                lang=lang_of(f"{signal.title} {signal.summary}"),
-                timeline=opened,
-                created_at=now,
-            )
-            stmt = insert(T).values(**row.model_dump())
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["open_key"],
-                set_={
-                    "occurrences": T.c.occurrences + 1,
-                    "last_seen": now,
-                    "version": T.c.version + 1,
-                },
-                where=(T.c.last_seen >= now - self.window) if signal.windowed else None,
-            ).returning(T.c.id)
-            got = (await run(session, stmt)).scalar_one_or_none()
-            if got == row.id:
+            row["id"] = new_incident_id()
+            got = (await connection.execute(statement, row)).scalar_one_or_none()
+            if got == row["id"]:
                 return Outcome("received", got, "opened")
             if got is not None:
                 return Outcome("deduplicated", got, "folded")
@@ -195,7 +251,8 @@ class IncidentStore:
                 )
             ).scalar_one_or_none()
             if released is not None:
-                opened = [*opened, entry("recurred", detail=f"again after {released}")]
+                line = entry("recurred", detail=f"again after {released}")
+                row["timeline"] = [*row["timeline"], line]
         raise RuntimeError(f"could not fold an alert on key {key} in {FOLD_ATTEMPTS} attempts")
 
     async def _resolve_key(self, session: AsyncSession, signal: Signal) -> Outcome:
@@ -307,56 +364,5 @@ class IncidentStore:
                     IncidentTask.action == action,
                     col(Task.status).not_in([str(s) for s in FINAL]),
                 )
-            )
-            return list(rows)
-
-    # -- the card's bookkeeping ------------------------------------------------------------
-
-    async def claim_post(self, row: Incident, interval: float) -> datetime | None:
-        """Take the right to post this version of the card: at most one post per interval,
-        on all hubs together. Returns the time of the post, or None if someone else has it."""
-        now = utcnow()
-        async with self._sessions() as session, session.begin():
-            won = await run(
-                session,
-                sa.update(T)
-                .where(
-                    T.c.id == row.id,
-                    T.c.posted_version == row.posted_version,
-                    T.c.posted_at.is_(None) | (T.c.posted_at <= now - timedelta(seconds=interval)),
-                )
-                .values(posted_version=row.version, posted_at=now),
-            )
-        return now if won.rowcount == 1 else None
-
-    async def unclaim_post(self, row: Incident) -> None:
-        """The post of this version failed: the card is behind again."""
-        async with self._sessions() as session, session.begin():
-            await run(
-                session,
-                sa.update(T)
-                .where(T.c.id == row.id, T.c.posted_version == row.version)
-                .values(posted_version=row.posted_version),
-            )
-
-    async def save_card_parts(
-        self, incident_id: str, actions: list[dict[str, Any]], similar: dict[str, Any] | None
-    ) -> None:
-        async with self._sessions() as session, session.begin():
-            await run(
-                session,
-                sa.update(T).where(T.c.id == incident_id).values(actions=actions, similar=similar),
-            )
-
-    async def behind(self, limit: int = 100) -> list[str]:
-        """Incidents whose card is older than their state (a hub stopped before posting)."""
-        async with self._sessions() as session:
-            rows = await session.exec(
-                select(Incident.id)
-                .where(
-                    col(Incident.posted_version) < col(Incident.version),
-                    col(Incident.room_id).is_not(None),
-                )
-                .limit(limit)
             )
             return list(rows)
