@@ -28,9 +28,10 @@ from hub.commands.pipeline import CommandPipeline
 from hub.exceptions import ActionExpired, NotUnderstood, UnknownAction
 from hub.i18n import pick
 from hub.intake.cards import ACK, CardPoster, record_of
+from hub.intake.folding import entry
 from hub.intake.memory import IncidentMemory
 from hub.intake.states import IncidentState
-from hub.intake.store import IncidentStore, entry
+from hub.intake.store import IncidentStore
 from hub.parser import ACTION_SEQUENCES, Plan, approval_required
 from hub.tasks.service import TaskService
 from hub.tasks.states import TaskState

@@ -1,11 +1,12 @@
 """Incidents as stored: repeats folded in the database, state moved by the state table.
 
-Folding is one `INSERT ... ON CONFLICT (open_key) DO UPDATE` per alert: the unique key
+Folding is an `INSERT ... ON CONFLICT (open_key) DO UPDATE` (folding.py): the unique key
 makes two identical alerts arriving at once (on one hub or two) one incident with two
 occurrences, never two incidents, and it holds across restarts because nothing of it lives
 in memory. A windowed key (application errors, log events) folds only while its repeats
 come within the dedup window; a repeat after a quiet window releases the old key (the
-earlier incident stays as it was) and opens a new incident.
+earlier incident stays as it was) and opens a new incident. Requests that arrive together
+share one transaction (batching.py).
 
 Every change that needs a read first starts with the write that locks the row (a row lock
 on PostgreSQL, the write lock on SQLite), so no two writers interleave on an incident.
@@ -13,8 +14,6 @@ on PostgreSQL, the write lock on SQLite), so no two writers interleave on an inc
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,19 +27,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cmdb.database import run
 from cmdb.tables import Incident, IncidentTask, IntakeReceipt, Task, utcnow
-from hub.i18n import lang_of
 from hub.intake.batching import Batcher
+from hub.intake.folding import Group, entry, fold_groups, open_key
 from hub.intake.routing import Route
 from hub.intake.signals import Signal
 from hub.intake.states import IncidentState, sources_of
 from hub.tasks.states import FINAL
-from hub.tasks.store import iso
 
 T = Incident.__table__  # type: ignore[attr-defined]
 MAX_TIMELINE = 200
-MAX_KEY = 255
-#: a released windowed key and the insert after it can race another hub; this bounds retries
-FOLD_ATTEMPTS = 4
 
 Status = Literal["received", "deduplicated", "ignored"]
 
@@ -55,35 +50,6 @@ class Outcome:
     reason: str = ""
 
 
-def new_incident_id() -> str:
-    return "I" + uuid.uuid4().hex[:12].upper()
-
-
-def entry(event: str, *, by: str | None = None, detail: str = "", **more: Any) -> dict[str, Any]:
-    """One line of an incident's timeline."""
-    line: dict[str, Any] = {"at": iso(utcnow()), "event": event}
-    if by:
-        line["by"] = by
-    if detail:
-        line["detail"] = detail
-    return {**line, **more}
-
-
-def open_key(signal: Signal, route: Route) -> str:
-    """The key repeats fold on: global for a sender's fingerprint, per node when windowed."""
-    key = signal.key
-    if signal.windowed:
-        key += "@" + (route.node or "room:" + route.room_id)
-    if len(key) > MAX_KEY:
-        key = "h:" + hashlib.sha256(key.encode()).hexdigest()
-    return key
-
-
-def lock_key(signal: Signal, route: Route | None) -> str:
-    """The row a signal will lock: its open key (a resolution's is its sender's key)."""
-    return open_key(signal, route) if route is not None else signal.key
-
-
 @dataclass(frozen=True)
 class _Request:
     items: list[tuple[Signal, Route | None]]
@@ -96,7 +62,6 @@ class IncidentStore:
         self._sessions = sessions
         self.window = timedelta(seconds=window)
         self._batcher: Batcher[_Request, list[Outcome]] = Batcher(self._store_batch)
-        self._statements: dict[tuple[str, bool], Any] = {}
 
     # -- alerts in ----------------------------------------------------------------------
 
@@ -121,28 +86,40 @@ class IncidentStore:
     async def _store_batch(self, batch: Sequence[_Request]) -> list[list[Outcome]]:
         results: list[dict[int, Outcome]] = [{} for _ in batch]
         async with self._sessions() as session, session.begin():
-            # one lock order for every transaction (receipts, then incidents, each by key):
-            # two batches, on one hub or two, never wait on each other's rows in a circle
+            # one lock order for every transaction (receipts, resolutions, then the folds,
+            # each by key), so two batches on one hub or two rarely wait on each other
             with_receipt = sorted(
                 (n for n, r in enumerate(batch) if r.receipt), key=lambda n: batch[n].receipt or ""
             )
             for n in with_receipt:
                 if not await self._first_receipt(session, batch[n].receipt or ""):
                     results[n] = {0: Outcome("deduplicated", reason="already received")}
-            work = [
-                (lock_key(signal, route), n, i)
-                for n, request in enumerate(batch)
-                if not results[n]
-                for i, (signal, route) in enumerate(request.items)
-            ]
-            for _, n, i in sorted(work):
-                signal, route = batch[n].items[i]
-                if signal.status == "resolved":
-                    results[n][i] = await self._resolve_key(session, signal)
-                elif route is None:
-                    results[n][i] = Outcome("ignored", reason="no route")
-                else:
-                    results[n][i] = await self._fold(session, signal, route, batch[n].integration)
+            groups: dict[str, Group] = {}
+            resolving: list[tuple[str, int, int]] = []
+            for n, request in enumerate(batch):
+                if results[n]:
+                    continue
+                for i, (signal, route) in enumerate(request.items):
+                    if signal.status == "resolved":
+                        resolving.append((signal.key, n, i))
+                    elif route is None:
+                        results[n][i] = Outcome("ignored", reason="no route")
+                    else:
+                        key = open_key(signal, route)
+                        group = groups.setdefault(
+                            key, Group(key, signal, route, request.integration)
+                        )
+                        group.members.append((n, i))
+            for _, n, i in sorted(resolving):
+                results[n][i] = await self._resolve_key(session, batch[n].items[i][0])
+            folded = await fold_groups(session, list(groups.values()), self.window)
+            for key, group in groups.items():
+                done = folded[key]
+                for m, (n, i) in enumerate(group.members):
+                    if m == 0 and done.opened:
+                        results[n][i] = Outcome("received", done.incident_id, "opened")
+                    else:
+                        results[n][i] = Outcome("deduplicated", done.incident_id, "folded")
             for n in with_receipt:
                 first = results[n].get(0)
                 if first is not None and first.incident_id and first.reason != "already received":
@@ -168,92 +145,6 @@ class IncidentStore:
             .returning(sa.literal_column("key"))
         )
         return (await run(session, stmt)).first() is not None
-
-    def _fold_statement(self, dialect: str, windowed: bool) -> Any:
-        """The upsert that opens or folds an incident, built once per dialect and kind."""
-        cached = self._statements.get((dialect, windowed))
-        if cached is not None:
-            return cached
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        when = T.c.last_seen.type
-        statement = (
-            insert(T)
-            .on_conflict_do_update(
-                index_elements=["open_key"],
-                set_={
-                    "occurrences": T.c.occurrences + 1,
-                    "last_seen": sa.bindparam("fold_now", type_=when),
-                    "version": T.c.version + 1,
-                },
-                where=(T.c.last_seen >= sa.bindparam("fold_cut", type_=when)) if windowed else None,
-            )
-            .returning(T.c.id)
-        )
-        self._statements[(dialect, windowed)] = statement
-        return statement
-
-    async def _fold(
-        self,
-        session: AsyncSession,
-        signal: Signal,
-        route: Route,
-        integration: str | None,
-    ) -> Outcome:
-        now = utcnow()
-        key = open_key(signal, route)
-        connection = await session.connection()
-        statement = self._fold_statement(connection.dialect.name, signal.windowed)
-        row: dict[str, Any] = {
-            "state": str(IncidentState.FIRING),
-            "severity": signal.severity,
-            "kind": signal.kind,
-            "node": route.node,
-            "system": route.system,
-            "institution": route.institution,
-            "source": signal.source,
-            "integration": integration,
-            "fingerprint": signal.key[:255],
-            "open_key": key,
-            "first_seen": now,
-            "last_seen": now,
-            "occurrences": 1,
-            "task_ids": [],
-            "timeline": [entry("opened", detail=f"{signal.source}: {signal.title}")],
-            "title": signal.title,
-            "summary": signal.summary,
-            "room_id": route.room_id,
-            "lang": lang_of(f"{signal.title} {signal.summary}"),
-            "actions": [],
-            "similar": None,
-            "version": 1,
-            "posted_version": 0,
-            "posted_at": None,
-            "resolved_at": None,
-            "created_at": now,
-            "fold_now": now,
-            "fold_cut": now - self.window,
-        }
-        for _ in range(FOLD_ATTEMPTS):
-            row["id"] = new_incident_id()
-            got = (await connection.execute(statement, row)).scalar_one_or_none()
-            if got == row["id"]:
-                return Outcome("received", got, "opened")
-            if got is not None:
-                return Outcome("deduplicated", got, "folded")
-            # the open incident went quiet longer than the window: let a new one take the key
-            released = (
-                await run(
-                    session,
-                    sa.update(T)
-                    .where(T.c.open_key == key, T.c.last_seen < now - self.window)
-                    .values(open_key=None)
-                    .returning(T.c.id),
-                )
-            ).scalar_one_or_none()
-            if released is not None:
-                line = entry("recurred", detail=f"again after {released}")
-                row["timeline"] = [*row["timeline"], line]
-        raise RuntimeError(f"could not fold an alert on key {key} in {FOLD_ATTEMPTS} attempts")
 
     async def _resolve_key(self, session: AsyncSession, signal: Signal) -> Outcome:
         result = await run(
