@@ -10,6 +10,7 @@ endpoint of integrations (the messenger bridge): `IntegrationAuth.authenticate`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -105,13 +106,23 @@ class IntegrationAuth:
         self._sessions = sessions
         self._max_bytes = max_bytes
         self._known: dict[str, tuple[float, IntegrationPrincipal]] = {}
+        self._lookups: dict[str, asyncio.Future[IntegrationPrincipal | None]] = {}
 
     async def _by_token(self, token: str) -> IntegrationPrincipal | None:
         digest = hash_token(token)
-        now = time.monotonic()
         known = self._known.get(digest)
-        if known is not None and now - known[0] < PRINCIPAL_TTL:
+        if known is not None and time.monotonic() - known[0] < PRINCIPAL_TTL:
             return known[1]
+        # one read per token at a time: a storm's requests wait for it instead of each
+        # taking a database connection when the entry expires
+        lookup = self._lookups.get(digest)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._look_up(token, digest))
+            self._lookups[digest] = lookup
+            lookup.add_done_callback(lambda _: self._lookups.pop(digest, None))
+        return await asyncio.shield(lookup)
+
+    async def _look_up(self, token: str, digest: str) -> IntegrationPrincipal | None:
         async with self._sessions() as session:
             who = await integration_by_token(session, token)
         if who is None:
@@ -119,7 +130,7 @@ class IntegrationAuth:
             return None
         if len(self._known) > 10_000:  # bounded: tokens are few, guesses are not stored
             self._known.clear()
-        self._known[digest] = (now, who)
+        self._known[digest] = (time.monotonic(), who)
         return who
 
     async def authenticate(

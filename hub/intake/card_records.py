@@ -6,7 +6,7 @@ all hubs together, whoever received the alerts.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,31 +28,35 @@ class CardRecords:
         async with self._sessions() as session:
             return await session.get(Incident, incident_id)
 
-    async def claim_post(self, row: Incident, interval: float) -> datetime | None:
-        """Take the right to post this version of the card: at most one post per interval,
-        on all hubs together. Returns the time of the post, or None if someone else has it."""
+    async def claim_post(self, incident_id: str, interval: float) -> Incident | None:
+        """Take the right to post the card's current state, if it changed and no card went
+        out in the last `interval` seconds (on any hub); returns the state to post."""
         now = utcnow()
         async with self._sessions() as session, session.begin():
-            won = await run(
-                session,
-                sa.update(T)
-                .where(
-                    T.c.id == row.id,
-                    T.c.posted_version == row.posted_version,
-                    T.c.posted_at.is_(None) | (T.c.posted_at <= now - timedelta(seconds=interval)),
+            row = (
+                await run(
+                    session,
+                    sa.update(T)
+                    .where(
+                        T.c.id == incident_id,
+                        T.c.posted_version < T.c.version,
+                        T.c.posted_at.is_(None)
+                        | (T.c.posted_at <= now - timedelta(seconds=interval)),
+                    )
+                    .values(posted_version=T.c.version, posted_at=now)
+                    .returning(*T.c),
                 )
-                .values(posted_version=row.version, posted_at=now),
-            )
-        return now if won.rowcount == 1 else None
+            ).first()
+        return None if row is None else Incident(**row._mapping)
 
     async def unclaim_post(self, row: Incident) -> None:
-        """The post of this version failed: the card is behind again."""
+        """The post of this state failed: the card is behind again (the sweep retries)."""
         async with self._sessions() as session, session.begin():
             await run(
                 session,
                 sa.update(T)
                 .where(T.c.id == row.id, T.c.posted_version == row.version)
-                .values(posted_version=row.posted_version),
+                .values(posted_version=row.version - 1),
             )
 
     async def save_card_parts(

@@ -167,32 +167,33 @@ class CardPoster:
 
     async def _follow(self, incident_id: str) -> None:
         try:
+            row = await self._records.get(incident_id)
+            if row is None or row.room_id is None:
+                return
+            if row.posted_version == 0 and not row.actions:
+                await self._first_card(row)  # before the first claim: nothing to undo
             while True:
-                row = await self._records.get(incident_id)
-                if row is None or row.room_id is None:
+                claimed = await self._records.claim_post(incident_id, self._interval)
+                if claimed is not None:
+                    self._again.discard(incident_id)
+                    try:
+                        await self._voice.post(alert_frame(claimed))
+                    except Exception:
+                        await self._records.unclaim_post(claimed)
+                        raise
+                    # nothing may be posted before the interval ends: repeats meanwhile fold
+                    await asyncio.sleep(self._interval)
+                    continue
+                row = await self._records.get(incident_id)  # why not: up to date, or too soon
+                if row is None:
                     return
                 if row.posted_version >= row.version:
                     if incident_id in self._again:
                         self._again.discard(incident_id)
                         continue
                     return
-                self._again.discard(incident_id)
                 wait = self._wait(row.posted_at)
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                    continue
-                if row.posted_version == 0 and not row.actions:
-                    row = await self._first_card(row)  # before the claim: nothing to undo
-                if await self._records.claim_post(row, self._interval) is None:
-                    await asyncio.sleep(min(self._interval, 0.5))  # another hub posted it
-                    continue
-                try:
-                    await self._voice.post(alert_frame(row))
-                except Exception:
-                    await self._records.unclaim_post(row)  # the sweep will try again
-                    raise
-                # nothing may be posted before the interval ends: repeats meanwhile fold
-                await asyncio.sleep(self._interval)
+                await asyncio.sleep(wait if wait > 0 else min(self._interval, 0.5))
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -7,6 +7,7 @@ in the card poster, at their bounded rate.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -90,21 +91,30 @@ class IntakeService:
         self._cmdb = cmdb
         self._ttl = directory_ttl
         self._directory: tuple[float, CmdbIndex, Directory] | None = None
+        self._rebuilding = asyncio.Lock()
         #: per integration: alerts received and ignored since the last flush
         self._counts: dict[str, Counter[str]] = {}
+
+    def _fresh(self, index: CmdbIndex) -> Directory | None:
+        if self._directory is not None:
+            built, of, directory = self._directory
+            if of is index and time.monotonic() - built < self._ttl:
+                return directory
+        return None
 
     async def directory(self) -> Directory:
         """The CMDB's nodes and the rooms, as routing needs them (rebuilt every few seconds)."""
         index = await self._cmdb.index()
-        now = time.monotonic()
-        if self._directory is not None:
-            built, of, directory = self._directory
-            if of is index and now - built < self._ttl:
-                return directory
-        async with self._sessions() as session:
-            rooms = [(r.id, r.scope) for r in await session.exec(select(Room))]
-        directory = Directory.of(index, rooms)
-        self._directory = (now, index, directory)
+        directory = self._fresh(index)
+        if directory is not None:
+            return directory
+        async with self._rebuilding:  # one rebuild at a time; the others wait for it
+            directory = self._fresh(index)
+            if directory is None:
+                async with self._sessions() as session:
+                    rooms = [(r.id, r.scope) for r in await session.exec(select(Room))]
+                directory = Directory.of(index, rooms)
+                self._directory = (time.monotonic(), index, directory)
         return directory
 
     async def _routes(
