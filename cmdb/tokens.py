@@ -12,6 +12,7 @@ import secrets
 
 USER_PREFIX = "gu_"
 AGENT_PREFIX = "ga_"
+INTEGRATION_PREFIX = "gi_"
 
 
 def new_token(prefix: str) -> str:

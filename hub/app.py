@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from hub.settings import Settings
 from hub.state import HubState
-from hub.web import api, artifacts, mattermost, messenger, probes, slack
+from hub.web import api, artifacts, incidents, intake, mattermost, messenger, probes, slack
 from hub.web.address_limit import ConnectionsPerAddress
 from hub.web.agent_socket import agent_endpoint
 from hub.web.chat_socket import chat_endpoint
@@ -51,6 +51,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/mattermost/webhook", mattermost.mattermost_webhook, methods=["POST"]),
         Route("/api/mattermost/actions", mattermost.mattermost_actions, methods=["POST"]),
         Route("/api/messenger/webhook", messenger.messenger_webhook, methods=["POST"]),
+        Route("/api/intake/alertmanager", intake.alertmanager_intake, methods=["POST"]),
+        Route("/api/intake/sentry", intake.sentry_intake, methods=["POST"]),
+        Route("/api/intake/event", intake.event_intake, methods=["POST"]),
+        Route("/api/incidents", incidents.incidents),
+        Route("/api/incidents/{incident_id}", incidents.incident_detail),
         WebSocketRoute("/ws/chat", chat_endpoint),
         WebSocketRoute("/ws/agent", agent_endpoint),
     ]

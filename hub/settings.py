@@ -141,6 +141,19 @@ class Settings(BaseSettings):
         description="comma-separated addresses or networks of the reverse proxy: only from "
         "these are X-Forwarded-For and X-Forwarded-Proto believed",
     )
+    incident_dedup_window: Seconds = Field(
+        60.0,
+        description="seconds within which an application's or log watch's repeated error "
+        "(same node, same normalized stack trace) folds into its open incident",
+    )
+    incident_card_interval: Seconds = Field(
+        3.0,
+        description="seconds between two ALERT posts of one incident in its room; repeats "
+        "in between fold into the next post",
+    )
+    intake_max_bytes: int = Field(
+        1024 * 1024, ge=1024, description="the largest intake request body, in bytes"
+    )
 
     @field_validator(
         "llm_base_url",

@@ -2,7 +2,8 @@
 
 Each service gets the few collaborators it uses in its constructor; nothing else in the hub
 imports HubState except the endpoints, which take it from the app. The order below is the
-order of the layers (docs/architecture.md): wire, rooms, audit, tasks, commands, bot, bridges.
+order of the layers (docs/architecture.md): wire, rooms, audit, tasks, commands, bot,
+intake, bridges.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ from hub.commands.buttons import ButtonStore
 from hub.commands.cancel import TaskCanceller
 from hub.commands.cmdb_snapshot import CmdbSnapshot
 from hub.commands.pipeline import CommandPipeline
+from hub.intake.actions import IncidentActions
+from hub.intake.auth import IntegrationAuth
+from hub.intake.card_records import CardRecords
+from hub.intake.cards import CardPoster
+from hub.intake.memory import IncidentMemory, NoMemory
+from hub.intake.service import IntakeService
+from hub.intake.store import IncidentStore
 from hub.keys import load_audit_key, load_signing_key
 from hub.rooms.directory import RoomDirectory
 from hub.rooms.members import RoomMembers
@@ -127,8 +135,45 @@ class HubState:
             tasks=self.tasks,
             agents=self.agents,
         )
+
+        # incidents: what monitoring, applications and log watches report, made cards
+        self.integrations = IntegrationAuth(self.sessions, settings.intake_max_bytes)
+        self.incidents = IncidentStore(self.sessions, settings.incident_dedup_window)
+        self.incident_memory: IncidentMemory = NoMemory()
+        self.cards = CardPoster(
+            CardRecords(self.sessions),
+            self.voice,
+            self.buttons,
+            self.incident_memory,
+            settings.incident_card_interval,
+            self._node_facts,
+        )
+        self.incident_actions = IncidentActions(
+            sessions=self.sessions,
+            store=self.incidents,
+            cards=self.cards,
+            tasks=self.tasks,
+            pipeline=self.pipeline,
+            cmdb=self.cmdb,
+            audit=self.audit,
+            memory=self.incident_memory,
+        )
+        self.incident_actions.register_buttons(self.router)
+        self.tasks.watch_endings(self.incident_actions.task_ended)
+        self.intake = IntakeService(
+            self.sessions, self.incidents, self.cards, self.incident_actions, self.cmdb
+        )
+
         self.credentials = CredentialWatch(self.sessions, self.peers)
-        self.sweeper = Sweeper([self.credentials.check, self.approvals.sweep, self.tasks.sweep])
+        self.sweeper = Sweeper(
+            [
+                self.credentials.check,
+                self.approvals.sweep,
+                self.tasks.sweep,
+                self.cards.sweep,
+                self.intake.flush_counts,
+            ]
+        )
 
         # bridges: Slack, Mattermost and messenger webhooks in the same rooms
         self.bridges = build_bridges(
@@ -139,6 +184,12 @@ class HubState:
             bot=self.bot,
             audit=self.audit,
         )
+
+    def use_incident_memory(self, memory: IncidentMemory) -> None:
+        """Remember resolved incidents and name similar ones on new cards (hub/suggest's)."""
+        self.incident_memory = memory
+        self.cards.memory = memory
+        self.incident_actions.memory = memory
 
     async def start(self) -> None:
         await upgrade(self.engine)
@@ -151,6 +202,9 @@ class HubState:
     async def stop(self) -> None:
         await self.sweeper.stop()
         await self.bridges.service.stop()
+        await self.cards.stop()
+        await self.intake.flush_counts()
+        await self.incidents.close()
         await self.bot.stop()
         await self.pipeline.aclose()
         await self.writer.close()
@@ -171,6 +225,9 @@ class HubState:
 
     def _deliver(self, room_id: str, seq: int, frame: str) -> None:
         self.members.room_broadcast(room_id, seq, frame)
+
+    async def _node_facts(self, asset_code: str) -> tuple[bool, str] | None:
+        return await self.incident_actions.node_facts(asset_code)
 
     async def _fetch_gap(self, room_id: str, after: int, before: int) -> list[tuple[int, str]]:
         async with self.sessions() as session:

@@ -349,6 +349,34 @@ class Ack(Message):
     task_id: Id
 
 
+# incidents: alert cards in rooms, and events an agent's log watches report
+
+
+class SimilarIncident(_Model):
+    """An earlier incident of the same system that looks alike, and what fixed it."""
+
+    at: str
+    asset_code: str | None = None
+    resolution: Annotated[str, Field(max_length=1000)]
+
+
+class Alert(Message):
+    """An incident card; a later ALERT with the same alert_id supersedes the earlier one."""
+
+    msg_type: Literal["ALERT"] = "ALERT"
+    alert_id: Id
+    status: Literal["firing", "acknowledged", "resolved"]
+    severity: Severity
+    title: Annotated[str, Field(max_length=500)]
+    summary: Annotated[str, Field(max_length=4000)] = ""
+    asset_code: str | None = None
+    source: Id
+    occurrences: Annotated[int, Field(ge=1, le=2**53 - 1)]
+    first_seen: str
+    last_seen: str
+    similar: SimilarIncident | None = None
+
+
 class EventAck(Message):
     """The hub has stored this AGENT_EVENT: the agent may forget it."""
 
@@ -374,6 +402,7 @@ CHAT_SERVER_TYPES = _table(
     Error,
     Pong,
     Ping,
+    Alert,
 )
 AGENT_CLIENT_TYPES = _table(
     Auth, AgentHello, TaskAccepted, TaskProgress, TaskFinished, AgentEvent, Pong, Ping

@@ -26,6 +26,7 @@ HUB_LAYERS: list[set[str]] = [
     {"hub.tasks"},
     {"hub.commands"},
     {"hub.bot"},
+    {"hub.intake"},
     {"hub.bridges"},
     {"hub.state"},
     {"hub.web"},

@@ -2,9 +2,8 @@
 task id answered at once, and plan, approval and result posted to the integration's callback
 URL (JANDI's format here) on loopback; a real hub and a real agent.
 
-The `integrations` table is the incidents branch's; until it is in this branch the test makes
-it as that branch does (name, kind, room_id, token_hash, secret, callback_url, format,
-revoked), and the hub reads it through hub/bridges/integrations.py.
+The integrations are made as `guardia integration add` makes them (cmdb/integrations.py);
+the hub reads them through hub/bridges/integrations.py.
 """
 
 from __future__ import annotations
@@ -22,26 +21,9 @@ from bridge_lab import POLL, guardia, link_users
 from harness import Database, chat_client
 from test_hub_pipeline import Lab, running_lab
 
-from cmdb.tokens import hash_token
+from cmdb.integrations import add_integration
 
 pytestmark = pytest.mark.slow
-
-JANDI_TOKEN = "gi_jandi-integration-token"
-PLAIN_TOKEN = "gi_plain-integration-token"
-ALERTS_TOKEN = "gi_alerts-integration-token"
-
-INTEGRATIONS_DDL = """
-CREATE TABLE IF NOT EXISTS integrations (
-    name VARCHAR(128) PRIMARY KEY,
-    kind VARCHAR(32) NOT NULL,
-    room_id VARCHAR(64),
-    token_hash VARCHAR(64) UNIQUE,
-    secret VARCHAR(128),
-    callback_url VARCHAR(1024),
-    format VARCHAR(16),
-    revoked BOOLEAN NOT NULL DEFAULT FALSE
-)
-"""
 
 
 @dataclass
@@ -49,6 +31,7 @@ class MessengerLab:
     lab: Lab
     callback: FakeCallback
     http: httpx.AsyncClient
+    tokens: dict[str, str]
 
     async def say(self, token: str, **body: Any) -> httpx.Response:
         body.setdefault("files", [])
@@ -71,20 +54,20 @@ async def messenger_lab(db: Database, tmp: Path) -> AsyncIterator[MessengerLab]:
             running_lab(db, tmp, GUARDIA_BRIDGE_POLL_INTERVAL=POLL) as lab,
             httpx.AsyncClient(timeout=30) as http,
         ):
-            await db.execute(INTEGRATIONS_DDL)
-            for name, kind, token, url, fmt in (
-                ("jandi", "messenger", JANDI_TOKEN, callback.url + "/hook", "jandi"),
-                ("plain", "messenger", PLAIN_TOKEN, None, "json"),
-                ("alerts", "alerts", ALERTS_TOKEN, None, "json"),
+            tokens = {}
+            for name, kind, url, fmt in (
+                ("jandi", "messenger", callback.url + "/hook", "jandi"),
+                ("plain", "messenger", None, "json"),
+                ("alerts", "alertmanager", None, "json"),
             ):
-                url_sql = f"'{url}'" if url else "NULL"
-                await db.execute(
-                    "INSERT INTO integrations (name, kind, room_id, token_hash, callback_url, format, revoked) "
-                    f"VALUES ('{name}', '{kind}', 'lab', '{hash_token(token)}', {url_sql}, '{fmt}', FALSE)"
+                tokens[name] = await db._run(
+                    lambda s, n=name, k=kind, u=url, f=fmt: add_integration(
+                        s, n, k, room_id="lab", callback_url=u, fmt=f
+                    )
                 )
             guardia(db, "user", "link", "oscar", "--messenger", "jandi-oscar")
             await link_users(db, "messenger", {"olive": "jandi-olive"})
-            yield MessengerLab(lab, callback, http)
+            yield MessengerLab(lab, callback, http, tokens)
     finally:
         await callback.stop()
 
@@ -101,7 +84,7 @@ async def test_webhook_answers_status_and_sr_id_and_the_callback_gets_the_result
     async with chat_client(wl.lab.hub, wl.lab.tokens["root"]) as web:
         await web.join("lab")
         answer = await wl.say(
-            JANDI_TOKEN,
+            wl.tokens["jandi"],
             user_id="jandi-oscar",
             text="/guardia 실험시스템 WAS 상태 확인해줘",
             room_id="lab",
@@ -134,7 +117,9 @@ async def test_webhook_answers_status_and_sr_id_and_the_callback_gets_the_result
 
 
 async def test_webhook_prod_change_waits_for_approval(wl: MessengerLab) -> None:
-    answer = await wl.say(JANDI_TOKEN, user_id="jandi-olive", text="실험시스템 WAS 재기동해줘")
+    answer = await wl.say(
+        wl.tokens["jandi"], user_id="jandi-olive", text="실험시스템 WAS 재기동해줘"
+    )
     reply = answer.json()
     assert reply["status"] == "PENDING_APPROVAL"
     approval = await wl.callback.wait_for(
@@ -145,29 +130,34 @@ async def test_webhook_prod_change_waits_for_approval(wl: MessengerLab) -> None:
     assert approval[-1]["connectInfo"][0]["title"] == reply["sr_id"]
     assert wl.lab.restarts == 0
     # an integration without a callback is answered just the same
-    plain = await wl.say(PLAIN_TOKEN, user_id="jandi-oscar", text="실험시스템 DB 상태 확인해줘")
+    plain = await wl.say(
+        wl.tokens["plain"], user_id="jandi-oscar", text="실험시스템 DB 상태 확인해줘"
+    )
     assert plain.json()["status"] == "IN_PROGRESS"
 
 
 REFUSALS: list[tuple[str | None, dict[str, Any], int, str]] = [
     (None, {"user_id": "jandi-oscar", "text": "ping"}, 401, "UNAUTHENTICATED"),
     ("gi_wrong", {"user_id": "jandi-oscar", "text": "ping"}, 401, "UNAUTHENTICATED"),
-    (ALERTS_TOKEN, {"user_id": "jandi-oscar", "text": "ping"}, 403, "FORBIDDEN"),
-    (JANDI_TOKEN, {"user_id": "jandi-oscar", "text": "ping", "room_id": "other"}, 403, "FORBIDDEN"),
-    (JANDI_TOKEN, {"user_id": "jandi-oscar", "text": "ping", "files": ["a.war"]}, 400, "BAD_FRAME"),
-    (JANDI_TOKEN, {"user_id": "jandi-oscar"}, 400, "BAD_FRAME"),
-    (JANDI_TOKEN, {"user_id": 7, "text": "ping"}, 400, "BAD_FRAME"),
+    ("alerts", {"user_id": "jandi-oscar", "text": "ping"}, 403, "FORBIDDEN"),
+    ("jandi", {"user_id": "jandi-oscar", "text": "ping", "room_id": "other"}, 403, "FORBIDDEN"),
+    ("jandi", {"user_id": "jandi-oscar", "text": "ping", "files": ["a.war"]}, 400, "BAD_FRAME"),
+    ("jandi", {"user_id": "jandi-oscar"}, 400, "BAD_FRAME"),
+    ("jandi", {"user_id": 7, "text": "ping"}, 400, "BAD_FRAME"),
 ]
 
 
 async def test_webhook_refusals_and_the_unlinked(wl: MessengerLab) -> None:
-    for token, body, status, code in REFUSALS:
+    for who, body, status, code in REFUSALS:
+        token = wl.tokens.get(who, who) if who else None  # an integration's name, or a token
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         answer = await wl.http.post(
             wl.lab.hub.http + "/api/messenger/webhook", json=body, headers=headers
         )
         assert (answer.status_code, answer.json()["code"]) == (status, code), (body, answer.text)
-    answer = await wl.say(JANDI_TOKEN, user_id="jandi-stranger", text="실험시스템 WAS 재기동해줘")
+    answer = await wl.say(
+        wl.tokens["jandi"], user_id="jandi-stranger", text="실험시스템 WAS 재기동해줘"
+    )
     reply = answer.json()
     assert reply["status"] == "ERROR" and reply["sr_id"] is None
     assert "guardia user link 이름 --messenger jandi-stranger" in reply["message"]

@@ -51,10 +51,7 @@ AGENT_LINE = r"^guardia-agent --hub\b"
 ENROLL_LINE = r"^guardia-agent enroll\b"
 TOKEN_LINE = r"^export GUARDIA_AGENT_TOKEN=\.\.\."
 #: documented commands that do not exist yet, and why; each must still be missing
-NOT_YET = {
-    "guardia integration": "the plain webhook's integrations (hub/bridges/integrations.py "
-    "reads an `integrations` table no migration makes yet)",
-}
+NOT_YET: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

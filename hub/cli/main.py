@@ -13,6 +13,7 @@ from hub.cli import bridges as cli_bridges
 from hub.cli import parse as cli_parse
 from hub.cli import principals
 from hub.cli.database import Need, NoDatabase, run, shown
+from hub.cli.integration import add_commands as add_integration_commands
 from hub.suggest import cli as cli_suggest
 
 Command = Callable[[argparse.Namespace], int]
@@ -179,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cli_suggest.add_arguments(suggest)
     suggest.set_defaults(func=cmd_suggest)
+    add_integration_commands(sub)
 
     audit = sub.add_parser("audit", help="the audit chain").add_subparsers(
         dest="audit", required=True

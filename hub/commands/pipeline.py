@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cmdb.accounts import Identity
@@ -244,10 +245,31 @@ class CommandPipeline:
 
     # -- from an understood plan to tasks ----------------------------------------------------
 
-    async def proceed(
-        self, identity: Identity, room: Room, plan: Plan, index: CmdbIndex, lang: str
+    async def proceed_in_room(
+        self,
+        identity: Identity,
+        room_id: str,
+        plan: Plan,
+        lang: str,
+        on_created: Callable[[Task], Awaitable[None]] | None = None,
     ) -> list[Task]:
-        """The tasks of an understood plan, created, shown and sent on (or to approval)."""
+        """`proceed` for a plan made elsewhere (a card's or a suggestion's button)."""
+        room = await self._rooms.get(room_id)
+        if room is None:
+            raise UnknownRoom(pick(lang, f"방 {room_id}이(가) 없습니다.", f"No room {room_id}."))
+        return await self.proceed(identity, room, plan, await self.cmdb.index(), lang, on_created)
+
+    async def proceed(
+        self,
+        identity: Identity,
+        room: Room,
+        plan: Plan,
+        index: CmdbIndex,
+        lang: str,
+        on_created: Callable[[Task], Awaitable[None]] | None = None,
+    ) -> list[Task]:
+        """The tasks of an understood plan, created, shown and sent on (or to approval);
+        `on_created` sees each task before it is sent."""
         room_id = room.id
         created: list[Task] = []
         try:
@@ -274,6 +296,8 @@ class CommandPipeline:
                 lang=lang,
                 cause=f"command by {identity.name}",
             )
+            if on_created is not None:
+                await on_created(task)
             cancel = await self._buttons.create(
                 room_id=room_id,
                 command_code="CANCEL_TASK",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -54,6 +55,11 @@ class TaskService:
         self._audit = audit
         self._signing_key = signing_key
         self._last_update: dict[str, float] = {}
+        self._ended: list[Callable[[Task], Awaitable[None]]] = []
+
+    def watch_endings(self, listener: Callable[[Task], Awaitable[None]]) -> None:
+        """Call `listener` with every task that ends (after it is stored, before its card)."""
+        self._ended.append(listener)
 
     # -- sending to agents -----------------------------------------------------------------
 
@@ -268,6 +274,11 @@ class TaskService:
         actor: str | None = None,
     ) -> None:
         """The result card in the task's room (with the task's final status)."""
+        for listener in self._ended:
+            try:
+                await listener(task)
+            except Exception:
+                log.exception("a listener failed on the end of task %s", task.id)
         if task.room_id is None:
             return
         await self._voice.post(

@@ -14,10 +14,12 @@ from hub.wire.agent_links import AgentLink
 from hub.wire.handshake import open_connection
 from protocol import (
     AGENT_CLIENT_TYPES,
+    AgentEvent,
     AgentHello,
     CloseCode,
     Error,
     ErrorCode,
+    EventAck,
     Message,
     Pong,
     ProtocolError,
@@ -51,6 +53,7 @@ class AgentSession:
             "TASK_ACCEPTED": self.on_accepted,
             "TASK_PROGRESS": self.on_progress,
             "TASK_FINISHED": self.on_finished,
+            "AGENT_EVENT": self.on_event,
             "PING": self.on_ping,
             "PONG": self.on_pong,
             "AUTH": self.on_pong,
@@ -134,6 +137,19 @@ class AgentSession:
     async def on_finished(self, msg: Message) -> None:
         assert isinstance(msg, TaskFinished)
         await self.state.tasks.on_finished(self.agent_id, msg)
+
+    async def on_event(self, msg: Message) -> None:
+        """A log watch matched: stored as (or folded into) an incident, then acknowledged."""
+        assert isinstance(msg, AgentEvent)
+        answer = await self.state.intake.agent_event(self.agent_id, msg)
+        if answer is None:
+            self.error(
+                ErrorCode.FORBIDDEN,
+                f"agent {self.agent_id} does not serve node {msg.node}",
+                msg.message_id,
+            )
+            return
+        self.link.conn.send(encode(EventAck(event_id=msg.event_id)))
 
     async def on_ping(self, msg: Message) -> None:
         self.link.conn.send(encode(Pong()))
