@@ -45,7 +45,7 @@ agents:
 #: integrations of the lab: name -> (kind, room, secret)
 INTEGRATIONS: dict[str, tuple[str, str | None, str | None]] = {
     "am": ("alertmanager", None, None),
-    "am-ops": ("alertmanager", "ops", None),  # everything it sends goes to the ops room
+    "am-ops": ("alertmanager", "ops", None),  # its MOF alerts go to the ops room
     "graf": ("grafana", None, SECRET),
     "snt": ("sentry", "budget", SECRET),
     "app": ("event", None, None),
@@ -103,7 +103,9 @@ async def seed_lab(db: Database) -> IntakeLab:
     await db.import_cmdb(CMDB)
     await db.add_room("budget", "MOF/BUDGET")
     await db.add_room("mof", "MOF")
-    await db.add_room("ops")
+    await db.add_room("ops", "MOF")  # the ministry's operations room (am-ops's)
+    await db.add_room("molit", "MOLIT/KTX")
+    await db.add_room("lobby")  # unscoped: a node's card never goes here
     lab = IntakeLab(hub=None)  # type: ignore[arg-type]
     for name, (kind, room, secret) in INTEGRATIONS.items():
         lab.tokens[name] = await db._run(

@@ -30,7 +30,7 @@ class AgentClient(ChatClient):
             "node": node,
             "service": "tomcat",
             "source": "log_watch",
-            "severity": "error",
+            "severity": "HIGH",
             "title": "java.lang.OutOfMemoryError: Java heap space",
             "lines": [
                 "2026-11-03 10:00:01.117 ERROR [http-nio-8080-exec-7] o.a.c.c.C.[dispatcherServlet]",

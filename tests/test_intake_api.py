@@ -37,7 +37,7 @@ async def test_incidents_are_scoped_to_the_reader(any_db: Database, tmp_path: Pa
         )
         assert seen["molly"] == {molit.json()["alert_id"]}
         [molit_row] = await lab.incidents("molly")
-        assert molit_row["room_id"] == "ops"  # no MOLIT room: the unscoped one
+        assert molit_row["room_id"] == "molit"  # its system's room
 
         mof_id = mof.json()["alert_id"]
         assert (await lab.get(f"/api/incidents/{mof_id}", "victor")).status_code == 200

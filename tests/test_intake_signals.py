@@ -302,11 +302,3 @@ def test_signatures_are_checked_on_the_raw_body() -> None:
         grafana_signature(secret, stamped, body, now + 3600)
     with pytest.raises(Unauthenticated):
         grafana_signature("another-secret-entirely", plain, body, now)
-
-
-@pytest.mark.parametrize(
-    ("word", "severity"), [("error", "HIGH"), ("warning", "MEDIUM"), ("critical", "CRITICAL")]
-)
-def test_an_agent_event_reads_log_levels_as_severities(word: str, severity: str) -> None:
-    frame = {"event_id": "e", "node": "N", "title": "t", "occurred_at": "x", "severity": word}
-    assert AgentEvent.model_validate(frame).severity == severity

@@ -3,9 +3,11 @@
 The node is found by `asset_code` first, then by host or IP (an `instance` label's host,
 `serverIp`, `serverName`), compared case-insensitively with the nodes' hosts and asset codes.
 Several nodes on one host: the one running the signal's service, else the first by asset
-code. The room is the integration's own (`guardia integration add --room`) when it has one,
-else the room whose scope covers the node's system most closely: `INST/SYS`, then `INST`,
-then an unscoped room. A host the CMDB does not know is not guessed at: it is ignored.
+code. The room is the one whose scope covers the node's system most closely: `INST/SYS`, then
+`INST`; the integration's own (`guardia integration add --room`) wins when its scope covers
+the node too. Never an unscoped room for a node's alert: anyone may join one, and a card
+tells of a system and offers its actions (a command is bounded by its room's scope). A
+host the CMDB does not know is not guessed at: it is ignored.
 
 Pure: a `Directory` is built from the CMDB index and the rooms (the service keeps one for a
 couple of seconds, like the command pipeline's CMDB snapshot), so a storm of alerts costs
@@ -54,8 +56,10 @@ class Directory:
             for name in {place.asset_code.lower(), place.host.lower()}:
                 self._by_name.setdefault(name, []).append(place)
         self._rooms: dict[str | None, list[str]] = {}
+        self._scope_of: dict[str, str | None] = {}
         for room_id, scope in sorted(rooms, key=lambda r: r[0]):
             self._rooms.setdefault(scope, []).append(room_id)
+            self._scope_of[room_id] = scope
 
     @classmethod
     def of(cls, index: CmdbIndex, rooms: Iterable[tuple[str, str | None]]) -> Directory:
@@ -83,9 +87,13 @@ class Directory:
                 return (serving or found)[0]
         return None
 
+    def covers(self, room_id: str, institution: str, system: str) -> bool:
+        scope = self._scope_of.get(room_id)
+        return scope in (institution, f"{institution}/{system}")
+
     def room_for(self, institution: str, system: str) -> str | None:
-        """The room whose scope covers a system most closely (INST/SYS, INST, unscoped)."""
-        for scope in (f"{institution}/{system}", institution, None):
+        """The room whose scope covers a system most closely (INST/SYS, then INST)."""
+        for scope in (f"{institution}/{system}", institution):
             rooms = self._rooms.get(scope)
             if rooms:
                 return rooms[0]
@@ -101,7 +109,12 @@ def route(directory: Directory, signal: Signal, integration_room: str | None) ->
         if integration_room is None:
             return Ignored("the alert names no host and its integration has no room")
         return Route(room_id=integration_room)
-    room = integration_room or directory.room_for(place.institution, place.system)
+    if integration_room is not None and directory.covers(
+        integration_room, place.institution, place.system
+    ):
+        room: str | None = integration_room
+    else:
+        room = directory.room_for(place.institution, place.system)
     if room is None:
         return Ignored(f"no room covers {place.institution}/{place.system} ({place.asset_code})")
     return Route(
