@@ -11,9 +11,11 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from hub.ops import metrics
+from hub.ops.http_metrics import HttpMetrics
 from hub.settings import Settings
-from hub.state import HubState
-from hub.web import api, artifacts, mattermost, messenger, slack
+from hub.state import SERVER_VERSION, HubState
+from hub.web import api, artifacts, mattermost, messenger, ops, slack
 from hub.web.agent_socket import agent_endpoint
 from hub.web.chat_socket import chat_endpoint
 from hub.web.security_headers import SecurityHeaders
@@ -23,6 +25,9 @@ STATIC = Path(__file__).resolve().parent / "web" / "static"
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    if not settings.metrics:
+        metrics.disable()
+    metrics.BUILD_INFO.labels(SERVER_VERSION).set(1)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -36,6 +41,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes: list[Route | WebSocketRoute | Mount] = [
         Route("/api/health", api.health),
+        Route("/metrics", ops.metrics_endpoint),
+        Route("/api/ops/overview", ops.overview),
         Route("/api/rooms", api.rooms),
         Route("/api/rooms/{room_id}/messages", api.room_messages),
         Route("/api/tasks", api.tasks),
@@ -54,4 +61,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if STATIC.is_dir():
         routes.append(Mount("/", StaticFiles(directory=STATIC, html=True), name="static"))
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+    middleware = [Middleware(HttpMetrics), Middleware(SecurityHeaders)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -26,6 +26,9 @@ from hub.commands.cancel import TaskCanceller
 from hub.commands.cmdb_snapshot import CmdbSnapshot
 from hub.commands.pipeline import CommandPipeline
 from hub.keys import load_audit_key, load_signing_key
+from hub.ops import db_timing
+from hub.ops.overview import OpsOverview
+from hub.ops.presence import PresenceStamp
 from hub.rooms.directory import RoomDirectory
 from hub.rooms.members import RoomMembers
 from hub.rooms.sequencer import RoomSequencer
@@ -50,6 +53,7 @@ class HubState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine: AsyncEngine = create_engine(settings.database_url)
+        db_timing.instrument(self.engine)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
         self.signing_key = load_signing_key(settings.data_dir)
 
@@ -127,7 +131,18 @@ class HubState:
             agents=self.agents,
         )
         self.credentials = CredentialWatch(self.sessions, self.peers)
-        self.sweeper = Sweeper([self.credentials.check, self.approvals.sweep, self.tasks.sweep])
+        # operations: agents' last frames in the database, the operations view
+        self.presence = PresenceStamp(self.sessions, self.links)
+        self.overview = OpsOverview(
+            self.sessions,
+            self.agents,
+            self.links,
+            heartbeat_interval=settings.agent_ping_interval,
+            stuck_after=settings.ops_stuck_after,
+        )
+        self.sweeper = Sweeper(
+            [self.credentials.check, self.approvals.sweep, self.tasks.sweep, self.presence.check]
+        )
 
         # bridges: Slack, Mattermost and messenger webhooks in the same rooms
         self.bridges = build_bridges(
