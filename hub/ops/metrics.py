@@ -36,7 +36,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-disable_created_metrics()  # no `_created` series: Prometheus does not need them
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series: Prometheus does not need them
 #: one registry per process; every hub of a cluster is scraped on its own
 REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
