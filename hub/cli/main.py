@@ -124,6 +124,17 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if verdict.ok else 1
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    from hub.ops.status import gather, render
+    from hub.settings import Settings
+
+    report = asyncio.run(gather(Settings.from_env()))
+    sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n" if args.json else render(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="guardia", description="GUARDiA operator commands.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -170,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--data-dir", default="./guardia-demo")
     demo.set_defaults(func=cmd_demo)
+
+    status = sub.add_parser("status", help="agents, tasks, approvals, incidents, latencies")
+    status.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    status.set_defaults(func=cmd_status)
 
     parse = sub.add_parser("parse", help="parse a command into its plan (JSON)")
     cli_parse.add_arguments(parse)

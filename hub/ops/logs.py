@@ -45,8 +45,19 @@ class RedactingJsonFormatter(JsonFormatter):
             **kwargs,
         )
 
-    def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        # redacted value by value, before encoding: the line stays valid JSON
+        return {key: _redacted(value) for key, value in log_data.items()}
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v) for v in value]
+    return value
 
 
 class RedactingTextFormatter(logging.Formatter):
