@@ -80,10 +80,8 @@ def _agent(
     row: site.AgentRow, held: set[str] | None, now: datetime, limit: float
 ) -> dict[str, Any]:
     age = (now - aware(row.last_seen)).total_seconds() if row.last_seen else None
-    if held is not None:
-        online = row.id in held
-    else:
-        online = age is not None and age <= limit
+    # with Redis, presence says who is held; without it, a recent stamp does
+    online = row.id in held if held is not None else (age is not None and age <= limit)
     return {
         "agent_id": row.id,
         "state": "online" if online else "offline",
