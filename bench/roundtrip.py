@@ -209,7 +209,7 @@ async def start_lab(
 ) -> Lab:
     rooms = [f"rt{i:03d}" for i in range(max(levels))]
     await import_cmdb(url, CMDB)
-    await add_rooms(url, rooms)
+    await add_rooms(url, rooms, scope="BENCH/BSYS")  # a room without a scope runs no command
     token = await add_user(url, "oscar", "operator")
     agent_token = await add_agent(url, AGENT_ID)
     # a client here sends a command as soon as the last one finished: lift the per-socket
