@@ -92,11 +92,13 @@ class OpsOverview:
             approvals = await self._pending(session, reader)
             series = await charts.series(session, now, hours, bucket_seconds, reader.covers)
         online = set(await self._agents.online())
+        here = {link.agent_id: link.version for link in self._links.live()}
+        heard = self._links.heard_ago()
         return {
             "generated_at": iso(now),
             "refresh_seconds": self.refresh_seconds,
             "heartbeat_interval": self.heartbeat_interval,
-            "agents": [self._agent(a, online, now) for a in agent_rows],
+            "agents": [self._agent(a, online, here, heard, now) for a in agent_rows],
             "tasks": self._tasks(tasks, now),
             "approvals_pending": approvals,
             "incidents": None
@@ -105,14 +107,20 @@ class OpsOverview:
             "charts": series,
         }
 
-    def _agent(self, row: site.AgentRow, online: set[str], now: datetime) -> dict[str, Any]:
+    def _agent(
+        self,
+        row: site.AgentRow,
+        online: set[str],
+        here: dict[str, str | None],
+        heard: dict[str, float],
+        now: datetime,
+    ) -> dict[str, Any]:
+        """`here`: the versions of the agents this hub holds; `heard`: seconds since each."""
         limit = SILENT_AFTER * self.heartbeat_interval
-        here = {link.agent_id: link for link in self._links.live()}
-        heard = self._links.heard_ago()
         version = row.version
         if row.id in here:
             age: float | None = heard.get(row.id, 0.0)
-            version = here[row.id].version or version
+            version = here[row.id] or version
             state = "online" if (age or 0.0) <= limit else "silent"
         elif row.id in online:  # another hub holds it: its stamp is a few seconds behind
             age = (now - aware(row.last_seen)).total_seconds() if row.last_seen else None
