@@ -352,12 +352,13 @@ async def add_user(url: str, name: str, *roles: str) -> str:
     return token
 
 
-async def add_rooms(url: str, room_ids: Sequence[str]) -> None:
+async def add_rooms(url: str, room_ids: Sequence[str], scope: str | None = None) -> None:
+    """Rooms for the bench; commands run only in a room with a scope (operations.md)."""
     from cmdb import accounts
 
     async def work(session: Any) -> None:
         for room_id in room_ids:
-            await accounts.add_room(session, room_id, None, None)
+            await accounts.add_room(session, room_id, None, scope)
 
     await seed(url, work)
 

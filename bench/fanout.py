@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/fanout.py [--members 10,100] [--with-1000] [--runs 3]
                                      [--seconds 0.8] [--postgres URL] [--only NAMES]
-                                     [--retry-budget S] [--no-pin]
+                                     [--retry-budget S] [--no-pin] [--metrics on|off|both]
 
 Servers, each started and stopped here on a free loopback port and pinned to one core:
   GUARDiA persist   guardia-hub, messages stored (SQLite, the default)
@@ -10,8 +10,10 @@ Servers, each started and stopped here on a free loopback port and pinned to one
   GUARDiA pg        guardia-hub on PostgreSQL (only with --postgres; a throwaway database)
   B0                a bare `websockets` server that broadcast()s every frame
   B1                a bare Starlette + uvicorn (websockets-sansio) relay
-All with compression off; the hub's per-socket chat rate limit is lifted (one sender at
-hundreds of messages/s is the point). The load generator (this process, on the other core)
+With --metrics both each GUARDiA server runs twice, the second time with GUARDIA_METRICS=0
+("... m-off"), for the ratio metrics on / off in one invocation. All with compression
+off; the hub's per-socket chat rate limit is lifted (one sender at hundreds of messages/s is
+the point). The load generator (this process, on the other core)
 holds every member's socket through a minimal WebSocket client and stamps each message with
 the time it was sent; a member's latency is when the frame arrived minus that stamp.
 
@@ -26,9 +28,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +71,9 @@ QUIET_WAIT = 5.0  # s to wait, at most, for the machine to be quiet before a run
 MAX_ATTEMPTS = 3  # runs per kept run, at most
 CONNECT_AT_ONCE = 50
 
+
+#: the name suffix of a hub run with GUARDIA_METRICS=0
+METRICS_OFF = " m-off"
 
 # -- one server, one room size ----------------------------------------------------------------
 
@@ -500,7 +506,10 @@ async def main_async(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="guardia-fanout-") as tmp:
         work = Path(tmp)
 
-        async def guardia(name: str, url: str, **env: str) -> Target:
+        async def guardia(name: str, url: str, off: bool, **env: str) -> Target:
+            if off:  # the same hub with GUARDIA_METRICS=0, for the ratio on / off
+                name, url = name + METRICS_OFF, url.replace(".db", "-m-off.db")
+                env = {**env, "GUARDIA_METRICS": "0"}
             token = await add_user(url, "bench", "operator")
             await add_rooms(url, [f"fan{n}" for n in sizes])
             # one sender at hundreds of messages/s is the point here: lift the per-socket
@@ -512,26 +521,34 @@ async def main_async(args: argparse.Namespace) -> int:
         def sqlite_url(name: str) -> str:
             return f"sqlite+aiosqlite:///{work / (name + '.db')}"
 
-        async def make_persist() -> Target:
-            return await guardia("GUARDiA persist", sqlite_url("persist"))
+        async def make_persist(off: bool) -> Target:
+            return await guardia("GUARDiA persist", sqlite_url("persist"), off)
 
-        async def make_memory() -> Target:
+        async def make_memory(off: bool) -> Target:
             return await guardia(
-                "GUARDiA memory", sqlite_url("memory"), GUARDIA_PERSIST_MESSAGES="0"
+                "GUARDiA memory", sqlite_url("memory"), off, GUARDIA_PERSIST_MESSAGES="0"
             )
 
-        async def make_pg() -> Target:
+        async def make_pg(off: bool) -> Target:
             assert postgres is not None
-            return await guardia("GUARDiA pg", await postgres.create())
+            return await guardia("GUARDiA pg", await postgres.create(), off)
 
         async def make_b(kind: str) -> Target:
             argv = [str(BIN / "python"), str(Path(__file__).with_name("baselines.py")), kind]
             server = ServerProcess(kind.upper(), [*argv, "--port", "{port}"], work)
             return Target(kind.upper(), server)
 
-        targets = [("persist", make_persist), ("memory", make_memory)]
+        hubs: list[tuple[str, Callable[[bool], Awaitable[Target]]]] = [
+            ("persist", make_persist),
+            ("memory", make_memory),
+        ]
         if postgres is not None:
-            targets.append(("pg", make_pg))
+            hubs.append(("pg", make_pg))
+        # --metrics both: each hub with its metrics on, then again right after with them off
+        modes = {"on": [False], "off": [True], "both": [False, True]}[args.metrics]
+        targets: list[tuple[str, Callable[[], Awaitable[Target]]]] = [
+            (key, functools.partial(make, off)) for key, make in hubs for off in modes
+        ]
         targets += [("b0", lambda: make_b("b0")), ("b1", lambda: make_b("b1"))]
         if args.only:
             wanted = set(args.only.split(","))
@@ -561,7 +578,8 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"\n{size} members (deliveries/s = messages/s x {size})")
         print(results_table(summaries, size))
     names = [s.target for s in summaries]
-    pairs = [("GUARDiA persist", "GUARDiA memory")]
+    pairs = [(n, n + METRICS_OFF) for n in dict.fromkeys(names) if n + METRICS_OFF in names]
+    pairs += [("GUARDiA persist", "GUARDiA memory")]
     if "GUARDiA pg" in names:
         pairs += [("GUARDiA pg", "GUARDiA memory"), ("GUARDiA pg", "GUARDiA persist")]
     for hub_name in ("GUARDiA memory", "GUARDiA persist"):
@@ -605,6 +623,12 @@ def main(argv: list[str] | None = None) -> int:
         help="run only these servers: persist, memory, pg, b0, b1 (comma-separated)",
     )
     options.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
+    options.add_argument(
+        "--metrics",
+        choices=("on", "off", "both"),
+        default="on",
+        help="the hub's Prometheus metrics (GUARDIA_METRICS); both: each hub twice, for the ratio",
+    )
     return asyncio.run(main_async(options.parse_args(argv)))
 
 

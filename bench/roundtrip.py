@@ -1,7 +1,7 @@
 """Command round trip: "@guardia <read-only command>" in a room until TASK_FINISHED arrives.
 
     .venv/bin/python bench/roundtrip.py [--levels 1,10,100] [--runs 3] [--seconds 4]
-                                        [--postgres URL] [--no-pin]
+                                        [--postgres URL] [--no-pin] [--metrics on|off|both]
 
 One hub (SQLite by default) pinned to one core; one real `guardia-agent` with a `local`
 transport whose service status command is `echo ok` (the no-op step), and the clients, on
@@ -46,6 +46,7 @@ from _common import (
     median,
     percentile,
     pin_cores,
+    ratio,
     render_table,
     seed,
     wait_for_quiet,
@@ -203,17 +204,18 @@ async def run_level(lab: Lab, level: int, seconds: float) -> Run:
     return run
 
 
-async def start_lab(work: Path, url: str, levels: list[int], cores: Cores) -> Lab:
+async def start_lab(
+    work: Path, url: str, levels: list[int], cores: Cores, *, metrics: bool = True
+) -> Lab:
     rooms = [f"rt{i:03d}" for i in range(max(levels))]
     await import_cmdb(url, CMDB)
-    await add_rooms(url, rooms)
+    await add_rooms(url, rooms, scope="BENCH/BSYS")  # a room without a scope runs no command
     token = await add_user(url, "oscar", "operator")
     agent_token = await add_agent(url, AGENT_ID)
     # a client here sends a command as soon as the last one finished: lift the per-socket
     # chat rate limit (20 frames/s by default), which would otherwise be what is measured
-    hub = hub_server(
-        "GUARDiA hub", work, url, GUARDIA_RATE_PER_SECOND="1e9", GUARDIA_RATE_BURST="1e9"
-    )
+    limits = {"GUARDIA_RATE_PER_SECOND": "1e9", "GUARDIA_RATE_BURST": "1e9"}
+    hub = hub_server("GUARDiA hub", work, url, GUARDIA_METRICS=str(int(metrics)), **limits)
     await hub.start(cores)
     agent_dir = work / "agent"
     agent_dir.mkdir()
@@ -347,6 +349,69 @@ def table(runs: dict[int, list[Run]], with_db: bool) -> str:
     return render_table(header, rows)
 
 
+@dataclass
+class Outcome:
+    """One lab's runs: the hub with its metrics on or off."""
+
+    metrics: bool
+    results: dict[int, list[Run]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    hub_errors: list[str] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+async def measure(
+    work: Path, url: str, levels: list[int], cores: Cores, args: argparse.Namespace, on: bool
+) -> Outcome:
+    """Start a lab (its hub with GUARDIA_METRICS on or off), run every level, stop it."""
+    outcome = Outcome(on)
+    work.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (before anything runs)
+    lab = await start_lab(work, url, levels, cores, metrics=on)
+    try:
+        for _ in range(5):  # warm-up: imports, caches, the CMDB snapshot
+            await lab.commanders[0].command()
+        for level in levels:
+            outcome.results[level] = []
+            for _ in range(args.runs * MAX_ATTEMPTS):
+                run = await run_level(lab, level, args.seconds)
+                outcome.results[level].append(run)
+                outcome.failures += run.failures
+                print(
+                    f"  metrics {'on' if on else 'off'}, concurrency {level:>3}: "
+                    f"p50 {fmt(run.figure('p50'))} ms, "
+                    f"p99 {fmt(run.figure('p99'))} ms, "
+                    f"{fmt(run.figure('commands/s'))} commands/s, "
+                    f"{len(run.failures)} failed"
+                    + (f" (discarded: others {run.others_cpu:.0%})" * run.discarded)
+                )
+                if sum(not r.discarded for r in outcome.results[level]) >= args.runs:
+                    break
+    finally:
+        for commander in lab.commanders:
+            await commander.ws.close()
+        lab.agent.stop()
+        lab.hub.stop()
+        outcome.hub_errors = _log_errors(lab.hub.log())
+        outcome.statuses = await task_statuses(url)
+    return outcome
+
+
+def ratio_table(on: Outcome, off: Outcome) -> str:
+    """Metrics on / off per level: throughput (higher is better) and latencies (lower)."""
+    rows = []
+    for level in on.results:
+
+        def med(outcome: Outcome, name: str, level: int = level) -> float:
+            runs = outcome.results[level]
+            return median([r.figure(name) for r in [r for r in runs if not r.discarded] or runs])
+
+        rows.append(
+            [str(level)]
+            + [fmt(ratio(med(on, n), med(off, n)), 3) for n in ("commands/s", "p50", "p99")]
+        )
+    return render_table(["concurrency", "commands/s", "p50", "p99"], rows)
+
+
 async def main_async(args: argparse.Namespace) -> int:
     cores = pin_cores(not args.no_pin)
     version = code_version()  # before the run: the tree may change while it runs
@@ -354,44 +419,18 @@ async def main_async(args: argparse.Namespace) -> int:
     started = time.monotonic()
     print(f"round-trip bench: {machine_notes(cores)}")
     postgres = PostgresDatabases(args.postgres) if args.postgres else None
-    results: dict[int, list[Run]] = {}
-    failures: list[str] = []
-    hub_errors: list[str] = []
-    statuses: dict[str, int] = {}
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.metrics]
+    outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="guardia-roundtrip-") as tmp:
-        work = Path(tmp)
         try:
-            url = (
-                await postgres.create()
-                if postgres is not None
-                else f"sqlite+aiosqlite:///{work / 'hub.db'}"
-            )
-            lab = await start_lab(work, url, levels, cores)
-            try:
-                for _ in range(5):  # warm-up: imports, caches, the CMDB snapshot
-                    await lab.commanders[0].command()
-                for level in levels:
-                    results[level] = []
-                    for _ in range(args.runs * MAX_ATTEMPTS):
-                        run = await run_level(lab, level, args.seconds)
-                        results[level].append(run)
-                        failures += run.failures
-                        print(
-                            f"  concurrency {level:>3}: p50 {fmt(run.figure('p50'))} ms, "
-                            f"p99 {fmt(run.figure('p99'))} ms, "
-                            f"{fmt(run.figure('commands/s'))} commands/s, "
-                            f"{len(run.failures)} failed"
-                            + (f" (discarded: others {run.others_cpu:.0%})" * run.discarded)
-                        )
-                        if sum(not r.discarded for r in results[level]) >= args.runs:
-                            break
-            finally:
-                for commander in lab.commanders:
-                    await commander.ws.close()
-                lab.agent.stop()
-                lab.hub.stop()
-                hub_errors = _log_errors(lab.hub.log())
-                statuses = await task_statuses(url)
+            for on in modes:
+                work = Path(tmp) / ("metrics-on" if on else "metrics-off")
+                url = (
+                    await postgres.create()
+                    if postgres is not None
+                    else f"sqlite+aiosqlite:///{work / 'hub.db'}"
+                )
+                outcomes.append(await measure(work, url, levels, cores, args, on))
         finally:
             if postgres is not None:
                 await postgres.drop_all()
@@ -404,13 +443,24 @@ async def main_async(args: argparse.Namespace) -> int:
     )
     print(f"machine: {machine_notes(cores)}")
     print(f"code: {version}")
-    print(table(results, with_db=postgres is not None))
-    print("\ntasks by final state: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
-    if failures:
-        print(f"\n{len(failures)} command(s) failed, e.g.: {sorted(set(failures))[:3]}")
-    if hub_errors:
-        print(f"\nhub log, errors ({len(hub_errors)}), the last ones:")
-        print("\n".join(hub_errors[-12:]))
+    for outcome in outcomes:
+        print(f"\nmetrics {'on' if outcome.metrics else 'off (GUARDIA_METRICS=0)'}")
+        print(table(outcome.results, with_db=postgres is not None))
+        print(
+            "tasks by final state: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(outcome.statuses.items()))
+        )
+        if outcome.failures:
+            print(
+                f"{len(outcome.failures)} command(s) failed, e.g.: "
+                f"{sorted(set(outcome.failures))[:3]}"
+            )
+        if outcome.hub_errors:
+            print(f"hub log, errors ({len(outcome.hub_errors)}), the last ones:")
+            print("\n".join(outcome.hub_errors[-12:]))
+    if len(outcomes) == 2:
+        print("\nratios metrics on / off (same invocation):")
+        print(ratio_table(*outcomes))
     return 0
 
 
@@ -425,6 +475,12 @@ def main(argv: list[str] | None = None) -> int:
         help="run the hub on PostgreSQL (a throwaway database on that server)",
     )
     options.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
+    options.add_argument(
+        "--metrics",
+        choices=("on", "off", "both"),
+        default="on",
+        help="the hub's Prometheus metrics (GUARDIA_METRICS); both: one lab each, then ratios",
+    )
     return asyncio.run(main_async(options.parse_args(argv)))
 
 

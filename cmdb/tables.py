@@ -54,7 +54,10 @@ class Agent(SQLModel, table=True):
     token_expires_at: datetime | None = None
     #: when the token was issued, rotated or revoked: hubs close sockets of changed principals
     credentials_changed_at: datetime | None = Field(default=None, index=True)
+    #: the last frame a hub heard from it (stamped every few seconds while it is linked)
     last_seen: datetime | None = None
+    #: the version its last AGENT_HELLO gave
+    version: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     position: int = 0
 
@@ -146,7 +149,7 @@ class Task(SQLModel, table=True):
     lang: str = Field(default="en", max_length=8)
     deadline: datetime | None = None
     dispatch_by: datetime | None = None
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -197,7 +200,7 @@ class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     #: position in the chain, covered by the hash: a reordered entry no longer verifies
     seq: int = Field(unique=True)
-    at: datetime = Field(default_factory=utcnow)
+    at: datetime = Field(default_factory=utcnow, index=True)
     actor: str = Field(max_length=128)
     kind: str = Field(max_length=32)
     task_id: str | None = Field(default=None, max_length=64, index=True)

@@ -11,9 +11,11 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from hub.ops import metrics
+from hub.ops.http_metrics import HttpMetrics
 from hub.settings import Settings
-from hub.state import HubState
-from hub.web import api, artifacts, incidents, intake, mattermost, messenger, probes, slack
+from hub.state import SERVER_VERSION, HubState
+from hub.web import api, artifacts, incidents, intake, mattermost, messenger, ops, probes, slack
 from hub.web.address_limit import ConnectionsPerAddress
 from hub.web.agent_socket import agent_endpoint
 from hub.web.chat_socket import chat_endpoint
@@ -24,6 +26,9 @@ STATIC = Path(__file__).resolve().parent / "web" / "static"
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    if not settings.metrics:
+        metrics.disable()
+    metrics.BUILD_INFO.labels(SERVER_VERSION).set(1)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -38,6 +43,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[Route | WebSocketRoute | Mount] = [
         Route("/api/health", probes.health),
         Route("/api/ready", probes.ready),
+        Route("/metrics", ops.metrics_endpoint),
+        Route("/api/ops/overview", ops.overview),
         Route("/api/rooms", api.rooms),
         Route("/api/rooms/{room_id}/messages", api.room_messages),
         Route("/api/tasks", api.tasks),
@@ -62,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if STATIC.is_dir():
         routes.append(Mount("/", StaticFiles(directory=STATIC, html=True), name="static"))
     middleware = [
+        Middleware(HttpMetrics),
         Middleware(SecurityHeaders),
         Middleware(ConnectionsPerAddress, limit=settings.max_connections_per_address),
     ]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 import uvicorn
 
 from hub.app import create_app
+from hub.ops import logs, redaction
 from hub.settings import Settings, SettingsError
 from hub.web.connection_guard import protocol_options
 
@@ -28,6 +28,8 @@ def build_config(
         ws_ping_interval=settings.agent_ping_interval,
         ws_ping_timeout=settings.agent_ping_interval,
         log_level=log_level,
+        # uvicorn's access and error lines in the hub's format (GUARDIA_LOG_FORMAT)
+        log_config=logs.log_config(settings.log_format, log_level),
         lifespan="on",
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
@@ -41,12 +43,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
         print(f"guardia-hub: bad setting: {exc}", file=sys.stderr)
         sys.exit(2)
+    redaction.register(settings.secret_values())
+    logs.configure(settings.log_format, args.log_level)
     server = uvicorn.Server(build_config(settings, args.host, args.port, args.log_level))
     server.run()
 

@@ -8,8 +8,9 @@ refused at start with the variable's name (`SettingsError`).
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -154,6 +155,24 @@ class Settings(BaseSettings):
     intake_max_bytes: int = Field(
         1024 * 1024, ge=1024, description="the largest intake request body, in bytes"
     )
+    log_format: Literal["json", "text"] = Field(
+        "json",
+        description="`json`: one JSON object per line on stdout (uvicorn's lines too), with "
+        "`task_id`, `room_id`, `agent_id`, `user` on lines about a task; `text`: plain lines",
+    )
+    metrics: bool = Field(
+        True, description="count Prometheus metrics (`0` only to measure what they cost)"
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="the bearer token Prometheus sends to `GET /metrics`; unset: `/metrics` "
+        "answers only clients on loopback (127.0.0.0/8, ::1)",
+    )
+    ops_stuck_after: Seconds = Field(
+        300.0,
+        description="seconds without a change after which the operations view calls a "
+        "queued, dispatched or running task stuck",
+    )
 
     @field_validator(
         "llm_base_url",
@@ -164,6 +183,7 @@ class Settings(BaseSettings):
         "mattermost_url",
         "mattermost_token",
         "mattermost_webhook_tokens",
+        "metrics_token",
         mode="before",
     )
     @classmethod
@@ -177,6 +197,17 @@ class Settings(BaseSettings):
             if item and item != "*":
                 ipaddress.ip_network(item, strict=False)  # ValueError names the bad item
         return value
+
+    def secret_values(self) -> list[str]:
+        """Every secret setting's value (and the LLM's API key), for the log redaction."""
+        values = [
+            value.get_secret_value()
+            for name in type(self).model_fields
+            if isinstance(value := getattr(self, name), SecretStr)
+        ]
+        if api_key := os.environ.get(ENV_PREFIX + "LLM_API_KEY"):
+            values.append(api_key)
+        return values
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

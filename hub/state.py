@@ -34,6 +34,9 @@ from hub.intake.memory import IncidentMemory, NoMemory
 from hub.intake.service import IntakeService
 from hub.intake.store import IncidentStore
 from hub.keys import load_audit_key, load_signing_key
+from hub.ops import db_timing
+from hub.ops.overview import OpsOverview
+from hub.ops.presence import PresenceStamp
 from hub.rooms.directory import RoomDirectory
 from hub.rooms.members import RoomMembers
 from hub.rooms.sequencer import RoomSequencer
@@ -58,6 +61,7 @@ class HubState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine: AsyncEngine = create_engine(settings.database_url)
+        db_timing.instrument(self.engine)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
         self.signing_key = load_signing_key(settings.data_dir)
 
@@ -165,6 +169,15 @@ class HubState:
         )
 
         self.credentials = CredentialWatch(self.sessions, self.peers)
+        # operations: agents' last frames in the database, the operations view
+        self.presence = PresenceStamp(self.sessions, self.links)
+        self.overview = OpsOverview(
+            self.sessions,
+            self.agents,
+            self.links,
+            heartbeat_interval=settings.agent_ping_interval,
+            stuck_after=settings.ops_stuck_after,
+        )
         self.sweeper = Sweeper(
             [
                 self.credentials.check,
@@ -172,6 +185,7 @@ class HubState:
                 self.tasks.sweep,
                 self.cards.sweep,
                 self.intake.flush_counts,
+                self.presence.check,
             ]
         )
 

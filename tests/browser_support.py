@@ -68,8 +68,9 @@ class WebLab:
         self.hub.stop()
 
 
-async def start_web_lab(workdir: Path) -> WebLab:
-    """The demo (alice operator, bob approver, carol admin, dave viewer) with its agent."""
+async def start_web_lab(workdir: Path, agent_extra: str = "", **hub_env: str) -> WebLab:
+    """The demo (alice operator, bob approver, carol admin, dave viewer) with its agent;
+    `agent_extra` is added to the agent's YAML, `hub_env` to the hub's environment."""
     db = DemoDatabase(f"sqlite+aiosqlite:///{workdir / 'guardia.db'}")
     await db.import_cmdb((DEMO_FILES / "cmdb.yaml").read_text())
     tokens = {name: await db.add_user(name, *roles) for name, roles in USERS.items()}
@@ -78,7 +79,8 @@ async def start_web_lab(workdir: Path) -> WebLab:
     agent_token = await db.add_agent(AGENT_ID)
     (workdir / "hub").mkdir()
     # one test posts a long history from a script, faster than a person may type
-    hub = HubProcess(db, workdir / "hub", GUARDIA_RATE_PER_SECOND="1000", GUARDIA_RATE_BURST="500")
+    env = {"GUARDIA_RATE_PER_SECOND": "1000", "GUARDIA_RATE_BURST": "500", **hub_env}
+    hub = HubProcess(db, workdir / "hub", **env)
     await hub.start()
     (workdir / "deploy").mkdir()
     log = workdir / "demo-service.log"
@@ -91,6 +93,7 @@ async def start_web_lab(workdir: Path) -> WebLab:
             log=log,
             deploy=workdir / "deploy",
         )
+        + agent_extra
     )
     agent = AgentProcess(hub, AGENT_ID, agent_token, config, workdir)
     agent.start()

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from harness import Database, HubProcess
+from harness import ISSUED_TOKENS, LOG_FILES, Database, HubProcess, token_leaks
 
 PG_ADMIN_DSN = os.environ.get("GUARDIA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -35,6 +35,16 @@ def _admin(sql: str) -> None:
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, run()).result()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_token_in_any_log() -> Iterator[None]:
+    """Once every test has run: no hub or agent log any of them wrote holds a token (the
+    tokens tests/harness.py made, and anything shaped like one)."""
+    yield
+    leaks = token_leaks(LOG_FILES, ISSUED_TOKENS)
+    if leaks:
+        pytest.fail(f"{len(leaks)} token(s) in the logs of this run: {leaks[:20]}")
 
 
 @pytest.fixture

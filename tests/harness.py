@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,6 +30,11 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 NGINX = "/usr/sbin/nginx"
 
+#: every token a test made, and every hub and agent log written: at the end of the session
+#: conftest.py checks that no log line holds a token (tests/test_ops_logs.py)
+ISSUED_TOKENS: set[str] = set()
+LOG_FILES: list[Path] = []
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -48,6 +54,20 @@ def terminate(proc: subprocess.Popen[bytes] | None) -> None:
             proc.wait()
 
 
+#: the shape of every token cmdb/tokens.py issues (users, agents, integrations)
+TOKEN_SHAPE = re.compile(r"\bg[uai]_[A-Za-z0-9_-]{43}")
+
+
+def token_leaks(paths: list[Path], tokens: set[str]) -> list[str]:
+    """`path: what` for each log that holds an issued token or anything shaped like one."""
+    leaks = []
+    for path in dict.fromkeys(paths):
+        text = read_log(path)
+        found = {t for t in tokens if t in text} | set(TOKEN_SHAPE.findall(text))
+        leaks += [f"{path}: {t[:6]}…" for t in sorted(found)]
+    return leaks
+
+
 def read_log(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
 
@@ -64,10 +84,12 @@ class Database:
 
     async def add_user(self, name: str, *roles: str, bot: bool = False) -> str:
         token: str = await self._run(lambda s: accounts.add_user(s, name, list(roles), bot=bot))
+        ISSUED_TOKENS.add(token)
         return token
 
     async def add_agent(self, agent_id: str) -> str:
         token: str = await self._run(lambda s: accounts.add_agent(s, agent_id))
+        ISSUED_TOKENS.add(token)
         return token
 
     async def add_room(self, room_id: str, scope: str | None = None) -> None:
@@ -90,14 +112,24 @@ class Database:
 class HubProcess:
     """`guardia-hub` in a child process on a free port."""
 
-    def __init__(self, db: Database, data_dir: Path, host: str = "127.0.0.1", **env: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        data_dir: Path,
+        host: str = "127.0.0.1",
+        *,
+        log_level: str = "warning",
+        **env: str,
+    ) -> None:
         self.db = db
         self.data_dir = data_dir
         self.host = host
         self.port = free_port()
         self.env = env
+        self.log_level = log_level
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / f"hub-{self.port}.log"
+        LOG_FILES.append(self.log_path)
 
     @property
     def http(self) -> str:
@@ -118,7 +150,7 @@ class HubProcess:
         argv = [str(BIN / "guardia-hub"), "--host", self.host, "--port", str(self.port)]
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                [*argv, "--log-level", "warning"],
+                [*argv, "--log-level", self.log_level],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -242,6 +274,7 @@ class AgentProcess:
         #: run it through this, e.g. `ip netns exec NS` (which execs: the pid is the agent's)
         self.argv_prefix: list[str] = []
         self.extra_args: list[str] = []
+        LOG_FILES.append(self.log_path)
 
     def start(self) -> None:
         env = {**os.environ, "GUARDIA_AGENT_TOKEN": self.token}

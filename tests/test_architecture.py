@@ -18,12 +18,28 @@ MAX_MODULE_LINES = 400
 
 #: hub's packages from the bottom up: a module may import its own package and those below
 HUB_LAYERS: list[set[str]] = [
-    {"hub", "hub.settings", "hub.exceptions", "hub.i18n", "hub.keys"},
+    {
+        "hub",
+        "hub.settings",
+        "hub.exceptions",
+        "hub.i18n",
+        "hub.keys",
+        # what everything above may call where things happen: metrics, log fields
+        "hub.ops.metrics",
+        "hub.ops.command_span",
+        "hub.ops.log_context",
+        "hub.ops.logs",
+        "hub.ops.redaction",
+        "hub.ops.db_timing",
+        "hub.ops.http_metrics",
+        "hub.ops.redis_timing",
+    },
     {"hub.parser"},
     {"hub.suggest"},
     {"hub.wire", "hub.cluster", "hub.audit"},
     {"hub.rooms"},
     {"hub.tasks"},
+    {"hub.ops"},  # the readers: the site's rows, the operations view, scrape-time gauges
     {"hub.commands"},
     {"hub.bot"},
     {"hub.intake"},

@@ -125,7 +125,9 @@ async def test_another_scope_cannot_press_and_acknowledge_moves_the_card(lab: In
         await molly.join("molit")
         for code in ("SERVICE_STATUS", "ACK_ALERT", "RESTART_SERVICE"):
             [button] = [b for b in card["interactive_actions"] if b["command_code"] == code]
-            ref = await molly.send(msg_type="ACTION", room_id="molit", action_id=button["action_id"])
+            ref = await molly.send(
+                msg_type="ACTION", room_id="molit", action_id=button["action_id"]
+            )
             error = await molly.expect("ERROR", ref=ref)
             assert error["code"] == "UNKNOWN_ACTION", error
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Callable
 
@@ -115,6 +116,21 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if verdict.ok else 1
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    from hub.ops.status import gather, render
+    from hub.settings import Settings
+
+    async def nothing(session: object) -> None:
+        return None
+
+    run(Need.READ, nothing)  # a status of a database made up now would be a lie
+    report = asyncio.run(gather(Settings.from_env()))
+    sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n" if args.json else render(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="guardia",
@@ -170,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="database, keys, tokens and files of the demo, kept between runs (./guardia-demo)",
     )
     demo.set_defaults(func=cmd_demo)
+
+    status = sub.add_parser("status", help="agents, tasks, approvals, incidents, latencies")
+    status.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    status.set_defaults(func=cmd_status)
 
     parse = sub.add_parser("parse", help="parse a command into its plan (JSON)")
     cli_parse.add_arguments(parse)

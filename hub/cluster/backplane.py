@@ -15,9 +15,11 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import redis.asyncio as redis
 
+from hub.ops.redis_timing import TimedRedis
 from protocol import Ping, encode
 
 log = logging.getLogger("guardia.hub.backplane")
@@ -51,7 +53,8 @@ class RedisBackplane:
         self.room_prefix = f"{namespace}:room:"
         self.agent_prefix = f"{namespace}:agent:"
         self.presence_prefix = f"{namespace}:presence:"
-        self._redis = redis.Redis.from_url(url)
+        # every call timed into guardia_redis_call_seconds
+        self._redis: Any = TimedRedis(redis.Redis.from_url(url))
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._on_room_frame = on_room_frame
         self._on_agent_frame = on_agent_frame
@@ -79,7 +82,7 @@ class RedisBackplane:
                 await task
         for agent_id in list(self._local_agents):
             await self.agent_detached(agent_id)
-        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._pubsub.aclose()
         await self._redis.aclose()
 
     async def ping(self) -> None:

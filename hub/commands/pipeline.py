@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ from hub.commands.plan_text import describe_plan, examples
 from hub.commands.room_scope import require_commandable, require_in_room, systems_in_room
 from hub.exceptions import Forbidden, IllegalTransition, NotUnderstood, UnknownRoom
 from hub.i18n import lang_of, pick
+from hub.ops import command_span, log_context
 from hub.parser import UNKNOWN, CommandTooLong, Plan, Scope, builtin_parser
 from hub.rooms.directory import RoomDirectory
 from hub.rooms.voice import BOT_NAME, BotVoice
@@ -98,10 +100,18 @@ class CommandPipeline:
     # -- a command addressed to the bot ------------------------------------------------------
 
     async def run(self, identity: Identity, room_id: str, text: str) -> list[Task]:
-        """Carry out a command; returns the tasks it created (none when it asked back)."""
+        """Carry out a command; returns the tasks it created (none when it asked back).
+
+        Counted in guardia_commands_total by intent and outcome; its log lines carry the
+        room and the user, and the task once there is one."""
+        with log_context.bound(room_id=room_id, user=identity.name), command_span.around():
+            return await self._run(identity, room_id, text)
+
+    async def _run(self, identity: Identity, room_id: str, text: str) -> list[Task]:
         lang = lang_of(text)
         cancel = _CANCEL.match(text) or _CANCEL_AFTER.match(text)
         if cancel:
+            command_span.outcome("cancel", "CANCEL")
             await self._canceller.cancel(identity, room_id, cancel.group(1).upper(), lang)
             return []
         room = await self._rooms.get(room_id)
@@ -112,10 +122,14 @@ class CommandPipeline:
         inst, system = parse_scope(room.scope)
         require_command(identity, inst, system, lang)
         index = await self.cmdb.index()
+        started = time.perf_counter()
         try:
             plan = await self.parse(text, index, (inst, system))
         except CommandTooLong as exc:
             raise NotUnderstood(str(exc)) from None
+        parser = "builtin" if self._llm_base_url is None else "llm"
+        command_span.parsed(plan.intent_type, parser, time.perf_counter() - started)
+        log.info("command of %s parsed as %s", identity.name, plan.intent_type)
         await self._audit(
             identity.name,
             "parse",
@@ -124,6 +138,7 @@ class CommandPipeline:
         )
         in_room = systems_in_room(index, room)
         if plan.intent_type == "UNKNOWN":
+            command_span.outcome("not_understood")
             await self._voice.say(
                 room_id,
                 pick(
@@ -135,9 +150,11 @@ class CommandPipeline:
             )
             return []
         if UNKNOWN in (plan.institution, plan.system_name):
+            command_span.outcome("asked_back")
             await self._ask_which_system(identity, room_id, text, plan, index, lang, in_room)
             return []
         if plan.needs_clarification:
+            command_span.outcome("asked_back")
             await self.ask_back(identity, room_id, text, plan, index, lang, in_room)
             return []
         return await self.proceed(identity, room, plan, index, lang)
@@ -298,6 +315,7 @@ class CommandPipeline:
             )
             if on_created is not None:
                 await on_created(task)
+            log_context.about_task(task)
             cancel = await self._buttons.create(
                 room_id=room_id,
                 command_code="CANCEL_TASK",
@@ -323,6 +341,8 @@ class CommandPipeline:
                     interactive_actions=[cancel],
                 )
             )
+            command_span.planned()
+            command_span.outcome("approval" if plan.requires_approval else "dispatched")
             try:
                 if plan.requires_approval:
                     await self._approvals.request(task, identity, plan, lang, planned.artifacts)

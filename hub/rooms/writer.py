@@ -10,12 +10,14 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cmdb.message_log import append_batch, stamp
+from hub.ops import metrics
 from protocol import Message, utc_now
 
 log = logging.getLogger("guardia.hub.room_writer")
@@ -68,8 +70,10 @@ class RoomWriter:
             batch = [await queue.get()]
             while len(batch) < self._batch and not queue.empty():
                 batch.append(queue.get_nowait())
+            started = time.perf_counter()
             try:
                 stored = await self._store(room_id, [m for m, _ in batch])
+                metrics.messages_stored(len(stored), time.perf_counter() - started)
             except Exception as exc:  # the senders hear of it; the writer goes on
                 log.exception("storing %d messages of room %s failed", len(batch), room_id)
                 for _, future in batch:

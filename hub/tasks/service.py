@@ -17,6 +17,7 @@ from cmdb.tables import Task, utcnow
 from hub.audit.log import AuditLog
 from hub.exceptions import Forbidden, IllegalTransition
 from hub.i18n import pick
+from hub.ops import log_context
 from hub.rooms.voice import BOT_NAME, BotVoice
 from hub.tasks.states import TaskState, check_agent_move, is_final
 from hub.tasks.store import OUT, WAITING, TaskStore, iso, task_scope
@@ -79,6 +80,7 @@ class TaskService:
         """Send a task to its agent now, or tell the room it waits for the agent."""
         agent_id = task.agent_id
         assert agent_id is not None
+        log_context.about_task(task)
         if await self._agents.is_online(agent_id):
             # recorded before it is sent: the agent's answer may come back at once. Should the
             # link drop in between, the task goes out again when the agent says hello.
@@ -115,6 +117,8 @@ class TaskService:
     async def _own_task(self, agent_id: str, task_id: str) -> Task:
         """The task, if it was sent to this agent: an agent reports only on its own tasks."""
         task = await self.store.get(task_id)
+        if task is not None:
+            log_context.about_task(task)
         if task is None or task.agent_id != agent_id:
             log.warning("agent %s reported on task %s that is not its own", agent_id, task_id)
             raise Forbidden(f"task {task_id} was not sent to agent {agent_id}")
@@ -218,6 +222,7 @@ class TaskService:
     async def sweep(self) -> None:
         """End tasks whose agent never came, and tasks past their deadline."""
         for task in await self.store.stale(utcnow()):
+            log_context.about_task(task)
             reason: FinishReason
             if task.status in WAITING:
                 reason = "AGENT_NOT_CONNECTED"

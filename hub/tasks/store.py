@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,8 +17,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from cmdb.database import run
 from cmdb.tables import Approval, Task, TaskEvent, utcnow
 from hub.exceptions import IllegalTransition
+from hub.ops import metrics
 from hub.tasks.states import TaskState, check_transition
 from protocol import TaskStep
+
+log = logging.getLogger("guardia.hub.tasks")
 
 WAITING = (TaskState.QUEUED, TaskState.APPROVED)
 #: work done in a task transition's own transaction
@@ -93,6 +97,15 @@ class TaskStore:
             session.add(task)
             session.add(TaskEvent(task_id=task.id, to_status=status, cause=cause, at=now))
             await session.commit()
+        metrics.task_moved("NEW", status, now)
+        log.info(
+            "task %s %s for agent %s: %s",
+            task.id,
+            status,
+            agent_id,
+            cause,
+            extra={"task_id": task.id, "agent_id": agent_id, "room_id": room_id},
+        )
         return task
 
     async def transition(
@@ -132,7 +145,16 @@ class TaskStore:
             session.add(task)
             session.add(TaskEvent(task_id=task_id, from_status=old, to_status=new, cause=cause))
             await session.commit()
-            return task
+        metrics.task_moved(old, new, task.created_at)
+        log.info(
+            "task %s %s -> %s: %s",
+            task_id,
+            old,
+            new,
+            cause,
+            extra={"task_id": task_id, "agent_id": task.agent_id, "room_id": task.room_id},
+        )
+        return task
 
     async def get(self, task_id: str) -> Task | None:
         async with self._sessions() as session:

@@ -7,6 +7,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+from hub.ops import log_context
+
 log = logging.getLogger("guardia.hub.sweeper")
 
 Check = Callable[[], Awaitable[None]]
@@ -31,7 +33,8 @@ class Sweeper:
         """Run every check once; one failing check does not stop the others."""
         for check in self._checks:
             try:
-                await check()
+                with log_context.bound():  # what a check says about a task stays with it
+                    await check()
             except Exception:
                 log.exception("sweep check %s failed", getattr(check, "__qualname__", check))
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from starlette.websockets import WebSocket
 
 from cmdb.tables import Agent, utcnow
 from hub.exceptions import HubError
+from hub.ops import log_context, metrics
 from hub.state import SERVER_VERSION, HubState
 from hub.wire.agent_links import AgentLink
 from hub.wire.handshake import open_connection
@@ -65,6 +68,7 @@ class AgentSession:
     async def on_frame(self, text: str) -> None:
         self.link.heard()
         if not self.bucket.take():
+            metrics.rate_limited("agent")
             if self.bucket.abusive:
                 log.warning("agent %s keeps sending over its rate: closing", self.agent_id)
                 self.link.conn.close(CloseCode.RATE_LIMITED, "rate limit exceeded")
@@ -80,19 +84,21 @@ class AgentSession:
         if not self.link.ready and msg.msg_type != "AGENT_HELLO":
             self.error(ErrorCode.BAD_FRAME, "send AGENT_HELLO first", msg.message_id)
             return
-        try:
-            await self._handlers[msg.msg_type](msg)
-        except HubError as exc:
-            self.error(exc.code, exc.message, msg.message_id)
-        except Exception:
-            log.exception("handling %s from agent %s failed", msg.msg_type, self.agent_id)
-            self.error(ErrorCode.INTERNAL, "internal error; it has been logged", msg.message_id)
-            if msg.msg_type in RESEND_ON_FAILURE:
-                # e.g. the database is down: a result not stored is not acknowledged, and
-                # the agent's outbox sends it again on its next connection, which is now
-                self.link.conn.close(
-                    CloseCode.TRY_AGAIN_LATER, "the hub could not store this; reconnect"
-                )
+        # the task service adds the task's room and user to the lines written meanwhile
+        with log_context.bound(agent_id=self.agent_id, task_id=getattr(msg, "task_id", None)):
+            try:
+                await self._handlers[msg.msg_type](msg)
+            except HubError as exc:
+                self.error(exc.code, exc.message, msg.message_id)
+            except Exception:
+                log.exception("handling %s from agent %s failed", msg.msg_type, self.agent_id)
+                self.error(ErrorCode.INTERNAL, "internal error; it has been logged", msg.message_id)
+                if msg.msg_type in RESEND_ON_FAILURE:
+                    # e.g. the database is down: a result not stored is not acknowledged, and
+                    # the agent's outbox sends it again on its next connection, which is now
+                    self.link.conn.close(
+                        CloseCode.TRY_AGAIN_LATER, "the hub could not store this; reconnect"
+                    )
 
     def on_binary(self) -> None:
         self.link.conn.close(CloseCode.UNSUPPORTED_DATA, "binary frames are not supported")
@@ -119,7 +125,8 @@ class AgentSession:
             return
         self.link.actions = list(msg.actions)
         self.link.nodes = list(msg.nodes)
-        await self._seen()
+        self.link.version = msg.version
+        await self.seen(msg.version)
         self.link.conn.send(encode(Welcome(agent_id=self.agent_id, server_version=SERVER_VERSION)))
         self.link.ready = True
         await self.state.agents.attached(self.agent_id)
@@ -157,11 +164,15 @@ class AgentSession:
     async def on_pong(self, msg: Message) -> None:
         return None
 
-    async def _seen(self) -> None:
+    async def seen(self, version: str | None = None) -> None:
+        """When the agent was last heard (and the version it said it runs)."""
+        heard = utcnow() - timedelta(seconds=max(0.0, time.monotonic() - self.link.last_frame_at))
         async with self.state.sessions() as session:
             agent = await session.get(Agent, self.agent_id)
             if agent is not None:
-                agent.last_seen = utcnow()
+                agent.last_seen = heard
+                if version is not None:
+                    agent.version = version[:64]
                 session.add(agent)
                 await session.commit()
 
@@ -180,4 +191,9 @@ async def agent_endpoint(websocket: WebSocket) -> None:
         state.peers.remove(conn)
         if state.links.detach(agent_id, conn):
             await state.agents.detached(agent_id)
-            log.info("agent %s offline", agent_id)
+            log.info("agent %s offline", agent_id, extra={"agent_id": agent_id})
+            if session.link.ready:
+                try:
+                    await session.seen()
+                except Exception as exc:  # the database may be what cut the link
+                    log.warning("agent %s: last seen not stored: %s", agent_id, exc)

@@ -16,6 +16,7 @@ from hub.bot.replies import addressed_text
 from hub.commands.room_scope import room_covers
 from hub.exceptions import BadFrame, Forbidden, HubError, NotInRoom, UnknownRoom
 from hub.i18n import lang_of, pick
+from hub.ops import metrics
 from hub.state import SERVER_VERSION, HubState
 from hub.wire.connection import Connection
 from hub.wire.handshake import open_connection
@@ -76,6 +77,7 @@ class ChatSession:
 
     async def on_frame(self, text: str) -> None:
         if not self.bucket.take():
+            metrics.rate_limited("user")
             if self.bucket.abusive:
                 self.conn.close(CloseCode.RATE_LIMITED, "rate limit exceeded")
             else:

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from cmdb.accounts import Identity, identify
+from hub.ops import metrics
 from hub.state import HubState
 
 
@@ -32,7 +33,10 @@ async def current_user(request: Request) -> Identity | None:
         return None
     async with hub_state(request).sessions() as session:
         identity = await identify(session, token.strip())
-    return identity if identity is not None and identity.kind == "user" else None
+    if identity is None or identity.kind != "user":
+        metrics.auth_rejected("http", "invalid" if identity is None else "wrong_kind")
+        return None
+    return identity
 
 
 def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:

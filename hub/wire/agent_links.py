@@ -32,6 +32,7 @@ class AgentLink:
     actions: list[str] = field(default_factory=list)
     nodes: list[str] = field(default_factory=list)
     ready: bool = False  # AGENT_HELLO received, WELCOME sent
+    version: str | None = None  # from AGENT_HELLO
     #: time.monotonic() of the last frame from the agent (or of the connection)
     last_frame_at: float = field(default_factory=time.monotonic)
 
@@ -95,6 +96,15 @@ class AgentLinks:
 
     def online(self) -> list[str]:
         return [a for a, link in self._links.items() if link.ready and not link.conn.closed]
+
+    def live(self) -> list[AgentLink]:
+        """The ready links of this hub (for the metrics and the operations view)."""
+        return [link for link in self._links.values() if link.ready and not link.conn.closed]
+
+    def heard_ago(self) -> dict[str, float]:
+        """Seconds since each ready link's last frame."""
+        now = self._clock()
+        return {link.agent_id: max(0.0, now - link.last_frame_at) for link in self.live()}
 
     def send(self, agent_id: str, frame: str) -> bool:
         link = self.get(agent_id)

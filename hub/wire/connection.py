@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from cmdb.accounts import Identity
+from hub.ops import metrics
 
 log = logging.getLogger("guardia.hub.connection")
 
@@ -45,6 +46,7 @@ class Connection:
         self._close_code: int | None = None
         self.closed = False
         self.drop_reason: str | None = None
+        self._tally = metrics.tally(identity.kind)  # frames in and out, plain integers
         #: room -> highest seq delivered, so replay and live frames never duplicate
         self.cursors: dict[str, int] = {}
         #: rooms being replayed: live frames wait here until the replay is sent
@@ -94,6 +96,7 @@ class Connection:
         self._queue.clear()
         self._queued_bytes = 0
         log.warning("dropping %s %s: %s", self.identity.kind, self.identity.name, reason)
+        metrics.slow_reader_dropped(self.identity.kind)
         if self._writer is not None:
             self._writer.cancel()
 
@@ -108,11 +111,13 @@ class Connection:
 
     async def _write_loop(self) -> None:
         ws = self.websocket
+        tally = self._tally
         while True:
             while self._queue:
                 frame = self._queue.popleft()
                 self._queued_bytes -= len(frame)
                 await ws.send_text(frame)
+                tally.sent += 1
             if self._close_code is not None:
                 await ws.close(self._close_code, self.drop_reason or "")
                 return
@@ -125,7 +130,13 @@ class Connection:
         """Read until the peer goes or is dropped; hand each text frame to `on_frame`."""
         self._writer = asyncio.create_task(self._write_loop(), name="ws-writer")
         reader = asyncio.create_task(self._read_loop(on_frame, on_binary), name="ws-reader")
-        done, _ = await asyncio.wait({self._writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+        metrics.connection_opened(self.identity.kind)
+        try:
+            done, _ = await asyncio.wait(
+                {self._writer, reader}, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            metrics.connection_closed(self.identity.kind)
         self.closed = True
         for task in (self._writer, reader):
             if task not in done:
@@ -136,6 +147,7 @@ class Connection:
 
     async def _read_loop(self, on_frame: FrameHandler, on_binary: Callable[[], None]) -> None:
         ws = self.websocket
+        tally = self._tally
         try:
             while not self.closed:
                 message = await ws.receive()
@@ -143,6 +155,7 @@ class Connection:
                     return
                 text = message.get("text")
                 if text is not None:
+                    tally.received += 1
                     await on_frame(text)
                 elif message.get("bytes") is not None:
                     on_binary()

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from cmdb.accounts import Identity, identify
+from hub.ops import metrics
 from hub.settings import Settings
 from hub.wire.connection import Connection, SendLimits
 from protocol import Auth, CloseCode, ProtocolError, decode
@@ -63,9 +64,11 @@ async def authenticate(
         async with sessions() as session:
             identity = await identify(session, token)
     if identity is None:
+        metrics.auth_rejected(metrics.endpoint(kind), "missing" if token is None else "invalid")
         await _close(websocket, CloseCode.NOT_AUTHENTICATED, "not authenticated")
         return None
     if identity.kind != kind:
+        metrics.auth_rejected(metrics.endpoint(kind), "wrong_kind")
         where = _KIND_ENDPOINT[identity.kind]
         await _close(websocket, CloseCode.WRONG_TOKEN_KIND, f"{identity.kind} tokens go to {where}")
         return None

@@ -50,3 +50,8 @@ export function fetchEarlier(token, roomId, lowestSeq) {
   const after = Math.max(0, lowestSeq - 1 - HISTORY_PAGE);
   return fetchMessages(token, roomId, after, lowestSeq - 1 - after);
 }
+
+/** The operations view's data, scoped by the hub to this reader (admins and approvers). */
+export function fetchOverview(token) {
+  return getJson("/api/ops/overview", token);
+}

@@ -6,6 +6,7 @@ import { errorSentence } from "./cards.js";
 import { Composer } from "./composer.js";
 import { Drawer } from "./drawer.js";
 import { applyStatic, onLangChange, t } from "./i18n.js";
+import { OpsView } from "./ops_view.js";
 import { Sidebar } from "./sidebar.js";
 import { ChatSocket, newMessageId } from "./socket.js";
 import { Store } from "./store.js";
@@ -39,6 +40,7 @@ export class App {
       token,
       onDeploy: (name) => this.composer.prefill(t("upload.deployText", { name })),
     });
+    this.ops = new OpsView(token);
     this.socket = null;
   }
 
@@ -99,6 +101,7 @@ export class App {
 
   select(roomId) {
     if (!roomId || !this.timelines.has(roomId)) return;
+    this.ops.close();
     this.timelines.get(this.active)?.hide();
     this.active = roomId;
     localStorage.setItem(ROOM_KEY, roomId);
@@ -128,6 +131,7 @@ export class App {
     this.sidebar.renderRooms();
     this.sidebar.renderConnection();
     this.renderRoomHead();
+    this.ops.render();
     for (const timeline of this.timelines.values()) timeline.renderAll();
   }
 
@@ -135,6 +139,7 @@ export class App {
     this.epoch += 1;
     this.stats.hellos += 1;
     this.store.me = { user: frame.user, roles: frame.roles ?? [] };
+    this.ops.setMe(this.store.me);
     this.sidebar.renderMe();
     this.sidebar.renderRooms();
     for (const timeline of this.timelines.values()) timeline.renderAll();
