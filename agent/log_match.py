@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from protocol.messages import MAX_EVENT_LINE
+from protocol.incident_frames import MAX_EVENT_LINE
 
 #: seconds a matched line waits for the lines that follow it (a stack trace comes at once)
 CONTEXT_WAIT = 1.0

@@ -8,17 +8,11 @@ from __future__ import annotations
 from protocol.codec import decode, decode_object, encode, from_object
 from protocol.codes import DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, CloseCode, ErrorCode
 from protocol.exceptions import BadFrame, BadJson, FrameTooLarge, ProtocolError, SignatureError
+from protocol.incident_frames import AgentEvent, Alert, EventAck, SimilarIncident
 from protocol.messages import (
-    AGENT_CLIENT_TYPES,
-    AGENT_SERVER_TYPES,
-    ALL_TYPES,
-    CHAT_CLIENT_TYPES,
-    CHAT_SERVER_TYPES,
     Ack,
     Action,
-    AgentEvent,
     AgentHello,
-    Alert,
     ApprovalRequest,
     ArtifactInfo,
     Auth,
@@ -27,7 +21,6 @@ from protocol.messages import (
     Chat,
     CommandPlan,
     Error,
-    EventAck,
     Hello,
     ItsmMetadata,
     Join,
@@ -36,7 +29,6 @@ from protocol.messages import (
     Message,
     Ping,
     Pong,
-    SimilarIncident,
     TaskAccepted,
     TaskAssign,
     TaskCancel,
@@ -49,6 +41,13 @@ from protocol.messages import (
     Welcome,
     new_message_id,
     utc_now,
+)
+from protocol.tables import (
+    AGENT_CLIENT_TYPES,
+    AGENT_SERVER_TYPES,
+    ALL_TYPES,
+    CHAT_CLIENT_TYPES,
+    CHAT_SERVER_TYPES,
 )
 
 __all__ = [

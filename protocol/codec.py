@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from protocol.codes import DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION
 from protocol.exceptions import BadFrame, BadJson, FrameTooLarge
-from protocol.messages import ALL_TYPES, Message
+from protocol.messages import Message
+from protocol.tables import ALL_TYPES
 
 
 def encode(message: Message) -> str:

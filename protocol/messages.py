@@ -290,32 +290,6 @@ class TaskProgress(Message):
     message: str = ""
 
 
-#: at most this many lines in an AGENT_EVENT, each at most MAX_EVENT_LINE characters
-MAX_EVENT_LINES = 50
-MAX_EVENT_LINE = 2000
-EventLine = Annotated[str, Field(max_length=MAX_EVENT_LINE)]
-
-
-class AgentEvent(Message):
-    """Something the agent noticed on a node by itself (a log line matching a watch): the hub
-    turns it into an incident. Resent until EVENT_ACK, with the same event_id."""
-
-    msg_type: Literal["AGENT_EVENT"] = "AGENT_EVENT"
-    event_id: Id
-    node: Id
-    service: Id
-    source: Literal["log_watch"] = "log_watch"
-    severity: Severity = "HIGH"
-    title: Annotated[str, Field(min_length=1, max_length=200)]
-    #: the matching line, then the lines that followed it (a stack trace)
-    lines: Annotated[list[EventLine], Field(min_length=1, max_length=MAX_EVENT_LINES)]
-    pattern: Annotated[str, Field(max_length=1000)]
-    path: Annotated[str, Field(max_length=4096)]
-    occurred_at: str
-    #: matches of this watch since its previous event that got no event of their own
-    folded: Count = 0
-
-
 # /ws/agent, hub to agent
 
 
@@ -347,70 +321,3 @@ class TaskCancel(Message):
 class Ack(Message):
     msg_type: Literal["ACK"] = "ACK"
     task_id: Id
-
-
-# incidents: alert cards in rooms, and events an agent's log watches report
-
-
-class SimilarIncident(_Model):
-    """An earlier incident of the same system that looks alike, and what fixed it."""
-
-    at: str
-    asset_code: str | None = None
-    resolution: Annotated[str, Field(max_length=1000)]
-
-
-class Alert(Message):
-    """An incident card; a later ALERT with the same alert_id supersedes the earlier one."""
-
-    msg_type: Literal["ALERT"] = "ALERT"
-    alert_id: Id
-    status: Literal["firing", "acknowledged", "resolved"]
-    severity: Severity
-    title: Annotated[str, Field(max_length=500)]
-    summary: Annotated[str, Field(max_length=4000)] = ""
-    asset_code: str | None = None
-    source: Id
-    occurrences: Annotated[int, Field(ge=1, le=2**53 - 1)]
-    first_seen: str
-    last_seen: str
-    similar: SimilarIncident | None = None
-
-
-class EventAck(Message):
-    """The hub has stored this AGENT_EVENT: the agent may forget it."""
-
-    msg_type: Literal["EVENT_ACK"] = "EVENT_ACK"
-    event_id: Id
-
-
-def _table(*types: type[Message]) -> dict[str, type[Message]]:
-    return {t.MSG_TYPE: t for t in types}
-
-
-#: What each side may send on each endpoint, by msg_type: decode() dispatches through these.
-CHAT_CLIENT_TYPES = _table(Auth, Join, Leave, Chat, Action, Ping, Pong)
-CHAT_SERVER_TYPES = _table(
-    Hello,
-    Joined,
-    Chat,
-    CommandPlan,
-    ApprovalRequest,
-    TaskUpdate,
-    TaskFinished,
-    ButtonState,
-    Error,
-    Pong,
-    Ping,
-    Alert,
-)
-AGENT_CLIENT_TYPES = _table(
-    Auth, AgentHello, TaskAccepted, TaskProgress, TaskFinished, AgentEvent, Pong, Ping
-)
-AGENT_SERVER_TYPES = _table(Welcome, TaskAssign, TaskCancel, Ack, EventAck, Ping, Pong, Error)
-ALL_TYPES: dict[str, type[Message]] = {
-    **CHAT_CLIENT_TYPES,
-    **CHAT_SERVER_TYPES,
-    **AGENT_CLIENT_TYPES,
-    **AGENT_SERVER_TYPES,
-}

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 import protocol as p
-from protocol.messages import ALL_TYPES
+from protocol.tables import ALL_TYPES
 
 BUTTON = {"label": "즉시 확인", "action_id": "a1", "command_code": "CHECK_DISK_SPACE"}
 RESULT = {
