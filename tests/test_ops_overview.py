@@ -120,7 +120,7 @@ async def test_each_reader_sees_their_scope_and_only_ops_roles_may_read(
     assert [t["task_id"] for t in lab["tasks"]["queue"]] == ["T00000000STUCK"]
     assert lab["tasks"]["queue"][0]["stuck"] is True and lab["tasks"]["stuck"] == 1
     assert lab["tasks"]["by_state"]["DISPATCHED"] == 1
-    assert lab["incidents"] is None  # no incidents table in this database
+    assert lab["incidents"] == []  # none opened here
     assert lab["refresh_seconds"] == 2 and lab["heartbeat_interval"] == 4
     charts = lab["charts"]
     assert len(charts["buckets"]) == len(charts["commands_per_minute"]) == 36

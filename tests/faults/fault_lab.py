@@ -65,5 +65,5 @@ def agent_flags(hub_url: str) -> list[str]:
 
 async def seed(db: Database) -> dict[str, str]:
     await db.import_cmdb(CMDB)
-    await db.add_room("lab")
+    await db.add_room("lab", "LAB")
     return {name: await db.add_user(name, *roles) for name, roles in USERS.items()}

@@ -40,11 +40,26 @@ async def send_until_refused(client: ChatClient, limit: int = 400) -> dict[str, 
     return refused
 
 
+CMDB = """\
+institutions:
+  - code: ORG
+    name: Org
+    systems:
+      - code: APP
+        name: App
+        nodes:
+          - {asset_code: ORG-WAS-01, host: 127.0.0.1, layer: WAS, env: dev, agent: org-agent, services: [app]}
+agents:
+  - {id: org-agent, institution: ORG}
+"""
+
+
 async def test_a_full_disk_gives_clear_errors_corrupts_nothing_and_recovers(
     small_disk: SmallDisk, tmp_path: Path
 ) -> None:
     disk = small_disk.mountpoint
     db = Database(f"sqlite+aiosqlite:///{disk / 'guardia.db'}")
+    await db.import_cmdb(CMDB)  # an upload belongs to a system
     await db.add_room("lab")
     token = await db.add_user("oscar", "operator")
     (disk / "data").mkdir()
@@ -67,7 +82,9 @@ async def test_a_full_disk_gives_clear_errors_corrupts_nothing_and_recovers(
                 m.startswith("INTERNAL: ") and "could not be stored" in m for m in refused.values()
             ), refused
             upload = await http.post(
-                hub.http + "/api/artifacts?filename=app.war", content=b"x" * 300_000, headers=auth
+                hub.http + "/api/artifacts?filename=app.war&system=APP",
+                content=b"x" * 300_000,
+                headers=auth,
             )
             assert upload.status_code >= 500
             problem = upload.json()
@@ -82,7 +99,9 @@ async def test_a_full_disk_gives_clear_errors_corrupts_nothing_and_recovers(
             await oscar.send(msg_type="CHAT", room_id="lab", content="after")
             after = await oscar.expect("CHAT", content="after", timeout=10)
             upload = await http.post(
-                hub.http + "/api/artifacts?filename=app.war", content=b"x" * 300_000, headers=auth
+                hub.http + "/api/artifacts?filename=app.war&system=APP",
+                content=b"x" * 300_000,
+                headers=auth,
             )
             assert upload.status_code == 201, upload.text
             stored = await http.get(hub.http + "/api/rooms/lab/messages?limit=1000", headers=auth)

@@ -23,5 +23,4 @@ async def seclab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]
     db = Database(f"sqlite+aiosqlite:///{workdir / 'guardia.db'}")
     async with running_lab(db, workdir) as lab:
         await lab.db.add_room("other")
-        await lab.db.add_room("zoo", "ZOO")
         yield lab

@@ -87,19 +87,20 @@ async def test_markup_in_names_and_chat_is_stored_and_served_as_exact_json_text(
     seclab: Lab,
 ) -> None:
     await seclab.db.import_cmdb(xss_cmdb())
+    await seclab.db.add_room("xss", "XSS")  # commands run in a room of their system's scope
     await asyncio.sleep(2.1)  # the hub's CMDB snapshot lives 2 s
     async with chat_client(seclab.hub, seclab.tokens["root"]) as root:
-        await root.join("lab")
-        await root.send(msg_type="CHAT", room_id="lab", content=f"{SCRIPT} {IMG} {SVG}")
+        await root.join("xss")
+        await root.send(msg_type="CHAT", room_id="xss", content=f"{SCRIPT} {IMG} {SVG}")
         said = await root.expect("CHAT", sender="root")
-        await ask(root, "마크업시스템 상태 확인해줘")
+        await ask(root, "마크업시스템 상태 확인해줘", room="xss")
         plan = await root.expect("COMMAND_PLAN")
     assert said["content"] == f"{SCRIPT} {IMG} {SVG}"
     assert plan["plan"]["system_name"] == "XSSSYS"
     assert f"{SVG}시스템" in plan["content"]  # the name as it is: data, for textContent
     async with httpx.AsyncClient() as http:
         history = await http.get(
-            f"{seclab.hub.http}/api/rooms/lab/messages?limit=1000", headers=root_headers(seclab)
+            f"{seclab.hub.http}/api/rooms/xss/messages?limit=1000", headers=root_headers(seclab)
         )
         task = await http.get(
             f"{seclab.hub.http}/api/tasks/{plan['task_id']}", headers=root_headers(seclab)
@@ -177,7 +178,7 @@ async def test_cmdb_import_refuses_shell_text_and_paths_in_what_reaches_the_agen
         result = guardia("cmdb", "import", str(bad))
         assert result.returncode != 0, (field, value)
         assert re.search(rf"bad{n}\.yaml:\d+: ", result.stderr), result.stderr  # the line
-        assert field in result.stderr and "does not match" in result.stderr
+        assert field in result.stderr and "not allowed" in result.stderr
     assert guardia("cmdb", "export").stdout == before  # nothing half-imported
     assert not Path("/tmp/guardia-pwned").exists()
 
