@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import pytest
 import redis
 import websockets
 from conftest import unavailable
-from harness import NGINX, AgentProcess, Database, HubProcess, NginxProcess, chat_client
+from harness import BIN, NGINX, AgentProcess, Database, HubProcess, NginxProcess, chat_client
 from test_hub_agents import wait_online
 from test_hub_pipeline import CMDB, agent_config, command
 
@@ -167,3 +168,22 @@ async def test_a_second_link_for_a_live_agent_on_another_hub_is_refused(cluster:
         assert agent.proc is not None and agent.proc.poll() is None
     finally:
         agent.stop()
+
+
+async def test_a_revocation_closes_the_users_sockets_on_every_hub(cluster: Cluster) -> None:
+    a, b = cluster.hubs
+    token = await cluster.db.add_user("mallory", "operator:LAB")
+    async with chat_client(a, token) as on_a, chat_client(b, token) as on_b:
+        await on_a.join("lab")
+        await on_b.join("lab")
+        env = {**os.environ, "GUARDIA_DATABASE_URL": cluster.db.url}
+        done = subprocess.run(
+            [str(BIN / "guardia"), "user", "revoke", "mallory"], env=env, capture_output=True
+        )
+        assert done.returncode == 0, done.stderr
+        for client in (on_a, on_b):
+            with pytest.raises(websockets.ConnectionClosed):
+                async with asyncio.timeout(10):
+                    async for _ in client.ws:
+                        pass
+            assert client.ws.close_code == 4401
