@@ -20,6 +20,7 @@ MAX_MODULE_LINES = 400
 HUB_LAYERS: list[set[str]] = [
     {"hub", "hub.settings", "hub.exceptions", "hub.i18n", "hub.keys"},
     {"hub.parser"},
+    {"hub.suggest"},
     {"hub.wire", "hub.cluster", "hub.audit"},
     {"hub.rooms"},
     {"hub.tasks"},
