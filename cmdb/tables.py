@@ -336,7 +336,7 @@ class RoomMute(SQLModel, table=True):
     muted_at: datetime = Field(default_factory=utcnow)
 
 
-class Feedback(SQLModel, table=True):
+class CardFeedback(SQLModel, table=True):
     """A person's thumbs up or down on a bot card: one vote per person per card, changeable."""
 
     __tablename__ = "feedback"

@@ -2,7 +2,8 @@
 
 Each service gets the few collaborators it uses in its constructor; nothing else in the hub
 imports HubState except the endpoints, which take it from the app. The order below is the
-order of the layers (docs/architecture.md): wire, rooms, audit, tasks, commands, bot, bridges.
+order of the layers (docs/architecture.md): wire, rooms, audit, tasks, commands, bot (and
+the proactive bot), bridges.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from cmdb.database import create_engine, session_factory, upgrade
 from cmdb.message_log import frames_between
 from hub.audit.anchor import write_head
 from hub.audit.log import AuditLog
+from hub.bot.feedback import FeedbackBook
+from hub.bot.proactive import ProactiveBot, ProactiveSettings
 from hub.bot.replies import Bot
+from hub.bot.suggestion_buttons import SuggestionButtons
+from hub.bot.suggestion_store import SuggestionStore
 from hub.bridges.assembly import build_bridges
 from hub.cluster.backplane import RedisBackplane
 from hub.commands.approvals import ApprovalService
@@ -126,8 +131,41 @@ class HubState:
             tasks=self.tasks,
             agents=self.agents,
         )
+        # the proactive bot: hears ordinary chat, offers diagnostics; thumbs on the bot's cards
+        self.proactive = ProactiveBot(
+            store=SuggestionStore(self.sessions),
+            rooms=self.rooms,
+            cmdb=self.cmdb,
+            buttons=self.buttons,
+            voice=self.voice,
+            settings=ProactiveSettings(
+                enabled=settings.suggest,
+                cooldown=settings.suggest_cooldown,
+                mute=settings.suggest_mute,
+                data_dir=settings.data_dir,
+                chroma_url=settings.chroma_url,
+                threads=settings.suggest_threads,
+            ),
+        )
+        SuggestionButtons(
+            bot=self.proactive,
+            pipeline=self.pipeline,
+            rooms=self.rooms,
+            cmdb=self.cmdb,
+            buttons=self.buttons,
+            voice=self.voice,
+            audit=self.audit,
+        ).register_buttons(self.router)
+        self.feedback = FeedbackBook(self.sessions)
         self.credentials = CredentialWatch(self.sessions, self.peers)
-        self.sweeper = Sweeper([self.credentials.check, self.approvals.sweep, self.tasks.sweep])
+        self.sweeper = Sweeper(
+            [
+                self.credentials.check,
+                self.approvals.sweep,
+                self.tasks.sweep,
+                self.proactive.sweep,
+            ]
+        )
 
         # bridges: Slack, Mattermost and messenger webhooks in the same rooms
         self.bridges = build_bridges(
@@ -151,6 +189,7 @@ class HubState:
         await self.sweeper.stop()
         await self.bridges.service.stop()
         await self.bot.stop()
+        await self.proactive.stop()
         await self.pipeline.aclose()
         await self.writer.close()
         await self.audit.close()

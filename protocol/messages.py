@@ -173,6 +173,16 @@ class Action(Message):
     action_id: Id
 
 
+class Feedback(Message):
+    """Thumbs up or down on a bot card (COMMAND_PLAN, TASK_FINISHED); nothing is answered."""
+
+    msg_type: Literal["FEEDBACK"] = "FEEDBACK"
+    room_id: RoomId
+    #: the card's stored message_id
+    target_message_id: Id
+    helpful: bool
+
+
 class Ping(Message):
     msg_type: Literal["PING"] = "PING"
 
@@ -196,6 +206,8 @@ class Joined(Message):
     msg_type: Literal["JOINED"] = "JOINED"
     room_id: RoomId
     last_seq: Annotated[int, Field(ge=0)]
+    #: the joiner's own thumbs on this room's cards, {message_id: helpful}, newest first
+    feedback: dict[str, bool] = Field(default_factory=dict)
 
 
 class CommandPlan(Message):
@@ -320,7 +332,7 @@ def _table(*types: type[Message]) -> dict[str, type[Message]]:
 
 
 #: What each side may send on each endpoint, by msg_type: decode() dispatches through these.
-CHAT_CLIENT_TYPES = _table(Auth, Join, Leave, Chat, Action, Ping, Pong)
+CHAT_CLIENT_TYPES = _table(Auth, Join, Leave, Chat, Action, Feedback, Ping, Pong)
 CHAT_SERVER_TYPES = _table(
     Hello,
     Joined,

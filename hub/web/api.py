@@ -33,6 +33,7 @@ async def health(request: Request) -> Response:
             "status": "ok",
             "version": SERVER_VERSION,
             "agents_online": await state.agents.online(),
+            "suggest": state.proactive.health(),
         }
     )
 

@@ -1,0 +1,365 @@
+"""The proactive bot: hears ordinary chat and offers the read-only diagnostic for a symptom.
+
+Never on the chat path: the socket hands a person's line over once it is stored and
+broadcast (`heard`), and the analysis runs afterwards. In order, each step able to end it:
+1. the site has it on (GUARDIA_SUGGEST), fewer than MAX_IN_FLIGHT analyses are under way
+   (a saturated analyzer skips the line rather than queue it), the room has a scope (a
+   room without one runs nothing), and `may_suggest` (filters and keyword rules, no model)
+   leaves a chance; kinds this hub knows are cooling down in the room do not count;
+2. the detector (hub.suggest: one e5 embedding and one chromadb query, in a thread; the
+   store opens the first time one is needed) decides, with the room's scope;
+3. the plan must be runnable from this room: its system inside the room's scope (or, when
+   the line named none, a choice among the room's systems), with targets;
+4. quiet by design: not in a muted room, not while the action runs or ran in the room in
+   the last RECENT_RUN seconds (its tasks), and only with the room's cooldown slot for the
+   kind, claimed in the database (so every hub respects it);
+5. a stored CHAT from GUARDiA-Bot in the writer's language with the buttons (run it, or
+   one per system; Dismiss; Mute), and its record (suggestion_store.py).
+The buttons' presses are suggestion_buttons.py's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cmdb.accounts import Identity
+from cmdb.index import CmdbIndex
+from cmdb.tables import Room, utcnow
+from hub.bot.suggestion_store import NewSuggestion, SuggestionStore, new_suggestion_id
+from hub.commands.buttons import ButtonStore
+from hub.commands.cmdb_snapshot import CmdbSnapshot
+from hub.commands.room_scope import room_covers, systems_in_room
+from hub.i18n import pick
+from hub.parser.grounding import system_label
+from hub.parser.plan import UNKNOWN
+from hub.rooms.directory import RoomDirectory
+from hub.rooms.voice import BOT_NAME, BotVoice
+from hub.suggest.exceptions import SuggestError
+from hub.suggest.precheck import screen
+from hub.suggest.rules import heard
+from protocol import Button, Chat, Message, new_message_id
+
+if TYPE_CHECKING:
+    from hub.suggest.detector import Suggestion, SymptomDetector
+
+log = logging.getLogger("guardia.hub.suggest")
+
+#: analyses under way at once (each holds a thread while it embeds); more lines are skipped
+MAX_IN_FLIGHT = 4
+#: seconds before the exemplar store is tried again after it could not be opened
+STORE_RETRY = 30.0
+#: a room's system choices offered as buttons, at most
+MAX_CHOICES = 8
+#: seconds between two looks for suggestions that expired unanswered
+SWEEP_EVERY = 10.0
+#: analyses whose time (embedding + query) is kept for the health endpoint's percentiles
+TIMINGS_KEPT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ProactiveSettings:
+    """The hub's settings the bot uses (hub.settings: GUARDIA_SUGGEST*, GUARDIA_CHROMA_URL)."""
+
+    enabled: bool = True
+    cooldown: float = 600.0
+    mute: float = 3600.0
+    data_dir: Path | None = None
+    chroma_url: str | None = None
+    threads: int = 1
+
+
+def duration_words(seconds: float, lang: str) -> str:
+    """'1시간' / '1 h', '5분' / '5 min', '30초' / '30 s': a mute's length as people say it."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        n = int(seconds // 3600)
+        return pick(lang, f"{n}시간", f"{n} h")
+    if seconds >= 60 and seconds % 60 == 0:
+        n = int(seconds // 60)
+        return pick(lang, f"{n}분", f"{n} min")
+    n = round(seconds)
+    return pick(lang, f"{n}초", f"{n} s")
+
+
+class ProactiveBot:
+    def __init__(
+        self,
+        *,
+        store: SuggestionStore,
+        rooms: RoomDirectory,
+        cmdb: CmdbSnapshot,
+        buttons: ButtonStore,
+        voice: BotVoice,
+        settings: ProactiveSettings,
+    ) -> None:
+        self.store = store
+        self._rooms = rooms
+        self._cmdb = cmdb
+        self._buttons = buttons
+        self._voice = voice
+        self.settings = settings
+        self._detector: SymptomDetector | None = None
+        self._opening = asyncio.Lock()
+        self._retry_at = 0.0
+        self._in_flight = 0
+        #: (room, kind) -> monotonic time its slot is known to be taken until, on any hub
+        self._cooling: dict[tuple[str, str], float] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self.analyzed = 0
+        self.skipped = 0
+        #: what the lines came to: 'posted', a quiet rule, a filter's or the verdict's reason
+        self.outcomes: Counter[str] = Counter()
+        self._timings: deque[float] = deque(maxlen=TIMINGS_KEPT)
+        self._next_sweep = 0.0
+
+    # -- the exemplar store, opened when first needed ---------------------------------------
+
+    async def detector(self) -> SymptomDetector | None:
+        """The detector, opening the store in a thread the first time; None if unavailable."""
+        if self._detector is not None:
+            return self._detector
+        async with self._opening:
+            if self._detector is None and time.monotonic() >= self._retry_at:
+                try:
+                    self._detector = await asyncio.to_thread(self._open)
+                except SuggestError as exc:
+                    self._retry_at = time.monotonic() + STORE_RETRY
+                    log.warning("suggestions paused: %s (trying again in %.0f s)", exc, STORE_RETRY)
+        return self._detector
+
+    def _open(self) -> SymptomDetector:
+        from hub.suggest.detector import SymptomDetector
+        from hub.suggest.store import open_store
+
+        s = self.settings
+        data_dir = None if s.chroma_url else s.data_dir
+        return SymptomDetector(open_store(data_dir, s.chroma_url, threads=s.threads))
+
+    def health(self) -> dict[str, Any]:
+        """What the bot is doing, for /api/health (no room, text or name in it)."""
+        if not self.settings.enabled:
+            return {"state": "off"}
+        if self._detector is not None:
+            state = "ready"
+        elif self._retry_at:
+            state = "unavailable"
+        else:
+            state = "idle"  # the store opens with the first line worth analysing
+        ordered = sorted(self._timings)
+        report: dict[str, Any] = {
+            "state": state,
+            "analyzed": self.analyzed,
+            "skipped_busy": self.skipped,
+            "outcomes": dict(self.outcomes),
+        }
+        if ordered:
+            last = len(ordered) - 1
+            report["model_ms_p50"] = round(ordered[last // 2] * 1000, 1)
+            report["model_ms_p99"] = round(ordered[min(last, int(len(ordered) * 0.99))] * 1000, 1)
+        return report
+
+    # -- hearing a line --------------------------------------------------------------------
+
+    def heard(self, stored: asyncio.Future[Message], identity: Identity) -> None:
+        """A person's line, not addressed to the bot, on its way to the room's log."""
+        if not self.settings.enabled or identity.is_bot:
+            return
+        stored.add_done_callback(self._on_stored)
+
+    def _on_stored(self, stored: asyncio.Future[Message]) -> None:
+        if stored.cancelled() or stored.exception() is not None:
+            return
+        if self._in_flight >= MAX_IN_FLIGHT:
+            self.skipped += 1
+            return
+        self._in_flight += 1
+        self._spawn(self._analyze(stored.result()))
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def stop(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+
+    async def sweep(self) -> None:
+        """The Sweeper's check: expired suggestions nobody answered become `ignored`."""
+        now = time.monotonic()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + SWEEP_EVERY
+        await self.store.sweep_ignored()
+
+    async def _analyze(self, message: Message) -> None:
+        try:
+            self.outcomes[await self._consider(message)] += 1
+        except Exception:
+            self.outcomes["error"] += 1
+            log.exception("analysing a line of room %s failed", message.room_id)
+        finally:
+            self._in_flight -= 1
+
+    async def _consider(self, message: Message) -> str:
+        """Suggest for the line if everything allows it; returns what it came to."""
+        assert message.room_id is not None
+        room = await self._rooms.get(message.room_id)
+        if room is None or room.scope is None:
+            return "unscoped"
+        index = await self._cmdb.index()
+        screened = screen(message.content, index)
+        if screened.reason is not None:
+            return screened.reason
+        now = time.monotonic()
+        kinds = {k for k in heard(screened.masked) if self._cooling.get((room.id, k), 0) <= now}
+        if not kinds:
+            return "unheard" if not heard(screened.masked) else "cooldown"
+        if await self.store.muted_until(room.id) is not None:
+            return "muted"
+        detector = await self.detector()
+        if detector is None:
+            return "unavailable"
+        verdict = await asyncio.to_thread(detector.assess, message.content, room.scope, index)
+        self.analyzed += 1
+        self._timings.append(verdict.embed_seconds + verdict.query_seconds)
+        found = verdict.suggestion
+        if found is None:
+            return verdict.reason
+        choices = self._runnable(found, room, index)
+        if choices is None:
+            return "unrunnable"
+        quiet = await self._quiet(room, found)
+        if quiet is not None:
+            return quiet
+        await self._post(message, room, found, choices, index)
+        return "posted"
+
+    def _runnable(
+        self, found: Suggestion, room: Room, index: CmdbIndex
+    ) -> list[tuple[str, str]] | None:
+        """(label, system code) buttons when the line named no system, [] for a run button,
+        None when nothing here could run it (outside the room, or no targets)."""
+        plan = found.plan
+        if plan.system_name == UNKNOWN:
+            here = {s.code: s for s in systems_in_room(index, room)}
+            offered = [here[c] for c in found.choices if c in here][:MAX_CHOICES]
+            return [(system_label(s), s.code) for s in offered] or None
+        if plan.needs_clarification or not plan.target_nodes:
+            return None  # nothing to press: the bot stays quiet rather than ask
+        if not room_covers(room, plan.institution, plan.system_name):
+            return None
+        return []
+
+    async def _quiet(self, room: Room, found: Suggestion) -> str | None:
+        """Why the bot must keep quiet about `found` in the room now, or None (slot taken)."""
+        if await self.store.recently_ran(room.id, found.action):
+            return "recent"
+        claimed = await self.store.claim_cooldown(room.id, found.kind, self.settings.cooldown)
+        if not claimed:
+            for kind, until in (await self.store.cooling(room.id)).items():
+                left = (until - utcnow()).total_seconds()
+                self._cooling[(room.id, kind)] = time.monotonic() + left
+            return "cooldown"
+        self._cooling[(room.id, found.kind)] = time.monotonic() + self.settings.cooldown
+        return None
+
+    # -- speaking --------------------------------------------------------------------------
+
+    async def _post(
+        self,
+        message: Message,
+        room: Room,
+        found: Suggestion,
+        choices: list[tuple[str, str]],
+        index: CmdbIndex,
+    ) -> None:
+        from hub.suggest.message import render
+
+        lang = found.lang
+        suggestion_id = new_suggestion_id()
+        ttl = self.settings.cooldown  # ignored = neither pressed nor dismissed within it
+        params: dict[str, Any] = {"suggestion": suggestion_id}
+        buttons: list[Button] = []
+        create = self._buttons.create
+        if choices:
+            for label, code in choices:
+                buttons.append(
+                    await create(
+                        room_id=room.id,
+                        command_code=found.action,
+                        label=label,
+                        created_by=BOT_NAME,
+                        params={**params, "system": code},
+                        style="primary",
+                        ttl=ttl,
+                    )
+                )
+        else:
+            buttons.append(
+                await create(
+                    room_id=room.id,
+                    command_code=found.action,
+                    label=pick(lang, "즉시 확인", "Check now"),
+                    created_by=BOT_NAME,
+                    params=params,
+                    style="primary",
+                    ttl=ttl,
+                )
+            )
+        buttons.append(
+            await create(
+                room_id=room.id,
+                command_code="DISMISS_SUGGESTION",
+                label=pick(lang, "괜찮아요", "Dismiss"),
+                created_by=BOT_NAME,
+                params=params,
+                ttl=ttl,
+            )
+        )
+        mute = duration_words(self.settings.mute, lang)
+        buttons.append(
+            await create(
+                room_id=room.id,
+                command_code="MUTE_SUGGESTIONS",
+                label=pick(lang, f"이 방에서 {mute} 끄기", f"Mute {mute}"),
+                created_by=BOT_NAME,
+                params=params,
+                ttl=ttl,
+            )
+        )
+        shown = tuple(code for _, code in choices)
+        content = render(found.kind, found.plan, lang, index, shown)
+        chat = Chat(
+            message_id=new_message_id(),
+            room_id=room.id,
+            content=content,
+            sender=BOT_NAME,
+            sender_type="BOT",
+            is_widget=True,
+            interactive_actions=buttons,
+        )
+        await self.store.add(
+            NewSuggestion(
+                id=suggestion_id,
+                room_id=room.id,
+                kind=found.kind,
+                action=found.action,
+                text=message.content,
+                sender=message.sender or "",
+                lang=lang,
+                score=found.score,
+                plan=found.plan.model_dump(mode="json"),
+                message_id=chat.message_id,
+                action_ids=[b.action_id for b in buttons],
+                lifetime=ttl,
+            )
+        )
+        await self._voice.post(chat)
+        log.info("suggested %s (%s) in room %s", found.kind, suggestion_id, room.id)
