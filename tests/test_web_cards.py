@@ -333,7 +333,7 @@ async def test_a_button_pressed_before_someone_signs_in_is_shown_used_to_them(
         await carol.close()
 
 
-async def test_thumbs_send_feedback_and_stay_chosen_whatever_the_hub_answers(
+async def test_thumbs_are_stored_and_come_back_on_another_device(
     browser: Browser,  # noqa: F811
     web_lab: WebLab,  # noqa: F811
 ) -> None:
@@ -355,14 +355,32 @@ async def test_thumbs_send_feedback_and_stay_chosen_whatever_the_hub_answers(
         ("budget", target, True),
         ("budget", target, False),
     ]
-    # today's hub answers ERROR BAD_FRAME: not shown to the person
     await alice.page.wait_for_timeout(500)
     await expect(alice.page.locator("#notice")).to_be_hidden()
     await expect(result.locator(".feedback-thanks")).to_have_text("의견 감사합니다")
     plan = alice.timeline("budget").locator('.card[data-kind="plan"]').last
     await expect(plan.locator(".feedback button")).to_have_count(2)
+    await plan.locator('button[data-helpful="up"]').click()
+    plan_target = await plan.locator(".feedback").get_attribute("data-target")
     alice.assert_no_errors()
     await alice.close()
+    # the hub stored the votes: alice's other window (a reload, a phone) shows them chosen
+    again = await sign_in(browser, web_lab, "alice", room="budget", locale="ko-KR")
+    votes = again.timeline("budget").locator(".feedback")
+    await expect(votes.and_(again.page.locator(f'[data-target="{target}"]'))).to_have_attribute(
+        "data-chosen", "down"
+    )
+    await expect(
+        votes.and_(again.page.locator(f'[data-target="{plan_target}"]'))
+    ).to_have_attribute("data-chosen", "up")
+    again.assert_no_errors()
+    await again.close()
+    # nobody else sees them
+    carol = await sign_in(browser, web_lab, "carol", room="budget", locale="en-US")
+    theirs = carol.timeline("budget").locator(f'.feedback[data-target="{target}"]')
+    await expect(theirs).to_have_count(1)
+    assert await theirs.get_attribute("data-chosen") is None
+    await carol.close()
 
 
 PLAN = {

@@ -57,7 +57,8 @@ MAX_IN_FLIGHT = 4
 STORE_RETRY = 30.0
 #: a room's system choices offered as buttons, at most
 MAX_CHOICES = 8
-#: seconds between two looks for suggestions that expired unanswered
+#: seconds between two looks for suggestions that expired unanswered (at most; a short
+#: cooldown is looked at more often)
 SWEEP_EVERY = 10.0
 #: analyses whose time (embedding + query) is kept for the health endpoint's percentiles
 TIMINGS_KEPT = 1000
@@ -195,7 +196,7 @@ class ProactiveBot:
         now = time.monotonic()
         if now < self._next_sweep:
             return
-        self._next_sweep = now + SWEEP_EVERY
+        self._next_sweep = now + min(SWEEP_EVERY, self.settings.cooldown / 4)
         await self.store.sweep_ignored()
 
     async def _analyze(self, message: Message) -> None:

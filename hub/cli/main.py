@@ -14,6 +14,7 @@ from cmdb.exceptions import CmdbError
 from hub.cli import bridges as cli_bridges
 from hub.cli import parse as cli_parse
 from hub.cli import principals
+from hub.cli import suggest as cli_suggest
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -157,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     parse = sub.add_parser("parse", help="parse a command into its plan (JSON)")
     cli_parse.add_arguments(parse)
     parse.set_defaults(func=cmd_parse)
+
+    suggest = sub.add_parser(
+        "suggest", help="what the proactive bot would say about a line; `stats`: what it learned"
+    )
+    cli_suggest.add_arguments(suggest)
+    suggest.set_defaults(func=cli_suggest.run)
 
     audit = sub.add_parser("audit", help="the audit chain").add_subparsers(
         dest="audit", required=True
