@@ -6,7 +6,9 @@
   audits, creates the task, posts COMMAND_PLAN and dispatches; the same checks run first
   here so that a refused press (a viewer's) leaves the buttons for someone who may.
 - Dismiss (`DISMISS_SUGGESTION`): any member; the line becomes a `none` exemplar for the
-  room's scope (SymptomDetector.dismiss), so the same false alarm does not come back.
+  room's scope (SymptomDetector.dismiss), so the same false alarm does not come back. It
+  is learned before the buttons are spent: a store that cannot be reached refuses the
+  press (the buttons stay) rather than lose the lesson.
 - Mute (`MUTE_SUGGESTIONS`): operators, approvers and admins of the room's scope; no
   suggestion in the room until GUARDIA_SUGGEST_MUTE seconds have passed, on any hub.
 A press that does its work spends all of the suggestion's buttons and settles its record.
@@ -46,6 +48,16 @@ log = logging.getLogger("guardia.hub.suggest")
 #: the actions a suggestion's run button may carry (the kinds' diagnostics)
 SUGGESTED_ACTIONS = tuple(sorted({kind.action for kind in KINDS.values()}))
 _MUTERS = frozenset({"operator", "approver", "admin"})
+
+
+def _store_unavailable(lang: str) -> HubError:
+    return HubError(
+        pick(
+            lang,
+            "지금은 제안 학습 저장소를 쓸 수 없습니다. 잠시 후 다시 눌러 주세요.",
+            "The suggestions' store cannot be reached now; press again in a moment.",
+        )
+    )
 
 
 class SuggestionButtons:
@@ -149,13 +161,15 @@ class SuggestionButtons:
         suggestion, room = await self._load(record, lang)
         detector = await self._bot.detector()
         if detector is None:
-            raise HubError(
-                pick(
-                    lang,
-                    "지금은 제안 학습 저장소를 쓸 수 없습니다. 잠시 후 다시 눌러 주세요.",
-                    "The suggestions' store cannot be reached now; press again in a moment.",
-                )
-            )
+            raise _store_unavailable(lang)
+        # learned before the buttons are shown spent: whoever sees them spent, on any hub
+        # sharing the store, is already past the false alarm
+        index = await self._cmdb.index()
+        try:
+            await asyncio.to_thread(detector.dismiss, suggestion.text, room.scope, index)
+        except SuggestError as exc:
+            log.error("dismissal of %s could not be learned: %s", suggestion.id, exc)
+            raise _store_unavailable(lang) from None
         await self._buttons.claim(record, identity.name, lang, also=suggestion.action_ids)
         await self._bot.store.settle(suggestion.id, "dismissed", identity.name)
         await self._audit.append(
@@ -165,18 +179,6 @@ class SuggestionButtons:
             None,
             room.scope,
         )
-        index = await self._cmdb.index()
-        try:
-            await asyncio.to_thread(detector.dismiss, suggestion.text, room.scope, index)
-        except SuggestError as exc:
-            log.error("dismissal %s recorded but not learned: %s", suggestion.id, exc)
-            raise HubError(
-                pick(
-                    lang,
-                    "거절은 기록했지만 학습 저장소에 넣지 못했습니다.",
-                    "The dismissal was recorded but could not be learned.",
-                )
-            ) from None
 
     # -- mute ------------------------------------------------------------------------------
 
