@@ -1,20 +1,24 @@
 """The proactive bot: hears ordinary chat and offers the read-only diagnostic for a symptom.
 
-Never on the chat path: the socket hands a person's line over once it is stored and
-broadcast (`heard`), and the analysis runs afterwards. In order, each step able to end it:
-1. the site has it on (GUARDIA_SUGGEST), fewer than MAX_IN_FLIGHT analyses are under way
-   (a saturated analyzer skips the line rather than queue it), the room has a scope (a
-   room without one runs nothing), and `may_suggest` (filters and keyword rules, no model)
-   leaves a chance; kinds this hub knows are cooling down in the room do not count;
-2. the detector (hub.suggest: one e5 embedding and one chromadb query, in a thread; the
-   store opens the first time one is needed) decides, with the room's scope;
-3. the plan must be runnable from this room: its system inside the room's scope (or, when
-   the line named none, a choice among the room's systems), with targets;
-4. quiet by design: not in a muted room, not while the action runs or ran in the room in
-   the last RECENT_RUN seconds (its tasks), and only with the room's cooldown slot for the
-   kind, claimed in the database (so every hub respects it);
-5. a stored CHAT from GUARDiA-Bot in the writer's language with the buttons (run it, or
-   one per system; Dismiss; Mute), and its record (suggestion_store.py).
+Never on the chat path: the socket hands a person's line over with the future of its write
+(`heard`), and the analysis runs once it is stored and broadcast. In order, each step able
+to end it (the step's name is what `outcomes` counts):
+1. the site has it on (GUARDIA_SUGGEST); fewer than MAX_IN_FLIGHT analyses are under way
+   (a saturated analyzer skips the line, `skipped_busy`, rather than queue it);
+2. the room has a scope (`unscoped`: a room without one runs nothing);
+3. `screen` (filters, names out; no model) and the keyword rules leave a kind this hub does
+   not know to be cooling down in the room (a filter's reason, `unheard`, `cooldown`);
+4. the room is not muted (`muted`, read from the database: mutes hold across hubs);
+5. the detector (hub.suggest: one e5 embedding and one chromadb query, in a thread; the
+   store opens the first time one is needed, `unavailable` while it cannot) decides with
+   the room's scope (the verdict's reason);
+6. the plan is runnable from this room: its system inside the room's scope, or, when the
+   line named none, a choice among the room's systems; with targets (`unrunnable`);
+7. its action is not running and did not run in the room in the last RECENT_RUN seconds
+   (`recent`), and the room's cooldown slot for the kind is claimed in the database
+   (`cooldown`), so every hub respects it;
+8. a stored CHAT from GUARDiA-Bot in the writer's language with its buttons (run it, or one
+   per system; Dismiss; Mute), and its record (suggestion_store.py): `posted`.
 The buttons' presses are suggestion_buttons.py's.
 """
 
