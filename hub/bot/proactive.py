@@ -4,10 +4,11 @@ Never on the chat path: the socket hands a person's line over with the future of
 (`heard`), and the analysis runs once it is stored and broadcast. In order, each step able
 to end it (the step's name is what `outcomes` counts):
 1. the site has it on (GUARDIA_SUGGEST); fewer than MAX_IN_FLIGHT analyses are under way
-   (a saturated analyzer skips the line, `skipped_busy`, rather than queue it);
+   and the room's line budget (line_budget.py: 5 lines/s, bursts of 20) has room: else
+   the line is skipped (`skipped_busy`), never queued;
 2. the room has a scope (`unscoped`: a room without one runs nothing);
-3. `screen` (filters, names out; no model) and the keyword rules leave a kind this hub does
-   not know to be cooling down in the room (a filter's reason, `unheard`, `cooldown`);
+3. `heard_kinds` (names out, keyword rules, filters; no model) leaves a kind this hub does
+   not know to be cooling down in the room (`screened`, `cooldown`);
 4. the room is not muted (`muted`, read from the database: mutes hold across hubs);
 5. the detector (hub.suggest: one e5 embedding and one chromadb query, in a thread; the
    store opens the first time one is needed, `unavailable` while it cannot) decides with
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from cmdb.accounts import Identity
 from cmdb.index import CmdbIndex
 from cmdb.tables import Room, utcnow
+from hub.bot.line_budget import LineBudget
 from hub.bot.suggestion_store import NewSuggestion, SuggestionStore, new_suggestion_id
 from hub.commands.buttons import ButtonStore
 from hub.commands.cmdb_snapshot import CmdbSnapshot
@@ -46,8 +48,7 @@ from hub.parser.plan import UNKNOWN
 from hub.rooms.directory import RoomDirectory
 from hub.rooms.voice import BOT_NAME, BotVoice
 from hub.suggest.exceptions import SuggestError
-from hub.suggest.precheck import screen
-from hub.suggest.rules import heard
+from hub.suggest.precheck import heard_kinds
 from protocol import Button, Chat, Message, new_message_id
 
 if TYPE_CHECKING:
@@ -113,6 +114,7 @@ class ProactiveBot:
         self._opening = asyncio.Lock()
         self._retry_at = 0.0
         self._in_flight = 0
+        self._budget = LineBudget()
         #: (room, kind) -> monotonic time its slot is known to be taken until, on any hub
         self._cooling: dict[tuple[str, str], float] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -180,11 +182,12 @@ class ProactiveBot:
     def _on_stored(self, stored: asyncio.Future[Message]) -> None:
         if stored.cancelled() or stored.exception() is not None:
             return
-        if self._in_flight >= MAX_IN_FLIGHT:
+        message = stored.result()
+        if self._in_flight >= MAX_IN_FLIGHT or not self._budget.take(message.room_id or ""):
             self.skipped += 1
             return
         self._in_flight += 1
-        self._spawn(self._analyze(stored.result()))
+        self._spawn(self._analyze(message))
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -219,13 +222,12 @@ class ProactiveBot:
         if room is None or room.scope is None:
             return "unscoped"
         index = await self._cmdb.index()
-        screened = screen(message.content, index)
-        if screened.reason is not None:
-            return screened.reason
+        heard = heard_kinds(message.content, index)
+        if not heard:
+            return "screened"
         now = time.monotonic()
-        kinds = {k for k in heard(screened.masked) if self._cooling.get((room.id, k), 0) <= now}
-        if not kinds:
-            return "unheard" if not heard(screened.masked) else "cooldown"
+        if all(self._cooling.get((room.id, kind), 0) > now for kind in heard):
+            return "cooldown"
         if await self.store.muted_until(room.id) is not None:
             return "muted"
         detector = await self.detector()
