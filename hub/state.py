@@ -175,6 +175,7 @@ class HubState:
             submit=self.writer.submit,
             bot=self.bot,
             audit=self.audit,
+            on_chat=self.proactive.read,
         )
 
     async def start(self) -> None:

@@ -180,9 +180,14 @@ class ProactiveBot:
         stored.add_done_callback(self._on_stored)
 
     def _on_stored(self, stored: asyncio.Future[Message]) -> None:
-        if stored.cancelled() or stored.exception() is not None:
+        if not stored.cancelled() and stored.exception() is None:
+            self.read(stored.result())
+
+    def read(self, message: Message) -> None:
+        """A person's stored line (a bridge hands them over this way): analysed in the
+        background if the budget allows, else skipped."""
+        if not self.settings.enabled:
             return
-        message = stored.result()
         if self._in_flight >= MAX_IN_FLIGHT or not self._budget.take(message.room_id or ""):
             self.skipped += 1
             return
