@@ -12,7 +12,7 @@ import pytest
 from cmdb.document import load_cmdb_file
 from cmdb.index import CmdbIndex
 from hub.bot.line_budget import LineBudget
-from hub.bot.proactive import duration_words
+from hub.bot.suggestion_card import duration_words
 from hub.suggest.precheck import heard_kinds, may_suggest, screen
 from hub.suggest.rules import heard
 

@@ -19,7 +19,7 @@ to end it (the step's name is what `outcomes` counts):
    (`recent`), and the room's cooldown slot for the kind is claimed in the database
    (`cooldown`), so every hub respects it;
 8. a stored CHAT from GUARDiA-Bot in the writer's language with its buttons (run it, or one
-   per system; Dismiss; Mute), and its record (suggestion_store.py): `posted`.
+   per system; Dismiss; Mute), and its record (suggestion_card.py): `posted`.
 The buttons' presses are suggestion_buttons.py's.
 """
 
@@ -38,18 +38,18 @@ from cmdb.accounts import Identity
 from cmdb.index import CmdbIndex
 from cmdb.tables import Room, utcnow
 from hub.bot.line_budget import LineBudget
-from hub.bot.suggestion_store import NewSuggestion, SuggestionStore, new_suggestion_id
+from hub.bot.suggestion_card import SuggestionCard
+from hub.bot.suggestion_store import SuggestionStore
 from hub.commands.buttons import ButtonStore
 from hub.commands.cmdb_snapshot import CmdbSnapshot
 from hub.commands.room_scope import room_covers, systems_in_room
-from hub.i18n import pick
 from hub.parser.grounding import system_label
 from hub.parser.plan import UNKNOWN
 from hub.rooms.directory import RoomDirectory
-from hub.rooms.voice import BOT_NAME, BotVoice
-from hub.suggest.exceptions import SuggestError
+from hub.rooms.voice import BotVoice
+from hub.suggest.exceptions import StoreUnavailable, SuggestError
 from hub.suggest.precheck import heard_kinds
-from protocol import Button, Chat, Message, new_message_id
+from protocol import Message
 
 if TYPE_CHECKING:
     from hub.suggest.detector import Suggestion, SymptomDetector
@@ -81,18 +81,6 @@ class ProactiveSettings:
     threads: int = 1
 
 
-def duration_words(seconds: float, lang: str) -> str:
-    """'1시간' / '1 h', '5분' / '5 min', '30초' / '30 s': a mute's length as people say it."""
-    if seconds >= 3600 and seconds % 3600 == 0:
-        n = int(seconds // 3600)
-        return pick(lang, f"{n}시간", f"{n} h")
-    if seconds >= 60 and seconds % 60 == 0:
-        n = int(seconds // 60)
-        return pick(lang, f"{n}분", f"{n} min")
-    n = round(seconds)
-    return pick(lang, f"{n}초", f"{n} s")
-
-
 class ProactiveBot:
     def __init__(
         self,
@@ -107,9 +95,8 @@ class ProactiveBot:
         self.store = store
         self._rooms = rooms
         self._cmdb = cmdb
-        self._buttons = buttons
-        self._voice = voice
         self.settings = settings
+        self._card = SuggestionCard(store, buttons, voice, settings.cooldown, settings.mute)
         self._detector: SymptomDetector | None = None
         self._opening = asyncio.Lock()
         self._retry_at = 0.0
@@ -124,6 +111,7 @@ class ProactiveBot:
         self.outcomes: Counter[str] = Counter()
         self._timings: deque[float] = deque(maxlen=TIMINGS_KEPT)
         self._next_sweep = 0.0
+        self._warned_at = -STORE_RETRY
 
     # -- the exemplar store, opened when first needed ---------------------------------------
 
@@ -173,26 +161,32 @@ class ProactiveBot:
 
     # -- hearing a line --------------------------------------------------------------------
 
-    def heard(self, stored: asyncio.Future[Message], identity: Identity) -> None:
-        """A person's line, not addressed to the bot, on its way to the room's log."""
-        if not self.settings.enabled or identity.is_bot:
-            return
-        stored.add_done_callback(self._on_stored)
+    def heard(self, stored: asyncio.Future[Message], identity: Identity, room_id: str) -> None:
+        """A person's line, not addressed to the bot, on its way to the room's log.
+
+        The budgets are asked now, so that a line the bot will not read costs the chat path
+        nothing more (no callback on its write)."""
+        if self.settings.enabled and not identity.is_bot and self._admit(room_id):
+            stored.add_done_callback(self._on_stored)
+
+    def _admit(self, room_id: str) -> bool:
+        if self._in_flight >= MAX_IN_FLIGHT or not self._budget.take(room_id):
+            self.skipped += 1
+            return False
+        self._in_flight += 1  # from here the line holds its place until it is decided
+        return True
 
     def _on_stored(self, stored: asyncio.Future[Message]) -> None:
-        if not stored.cancelled() and stored.exception() is None:
-            self.read(stored.result())
+        if stored.cancelled() or stored.exception() is not None:
+            self._in_flight -= 1
+            return
+        self._spawn(self._analyze(stored.result()))
 
     def read(self, message: Message) -> None:
-        """A person's stored line (a bridge hands them over this way): analysed in the
-        background if the budget allows, else skipped."""
-        if not self.settings.enabled:
-            return
-        if self._in_flight >= MAX_IN_FLIGHT or not self._budget.take(message.room_id or ""):
-            self.skipped += 1
-            return
-        self._in_flight += 1
-        self._spawn(self._analyze(message))
+        """A person's stored line (bridges hand theirs over this way): analysed in the
+        background if the budgets allow, else skipped."""
+        if self.settings.enabled and self._admit(message.room_id or ""):
+            self._spawn(self._analyze(message))
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -209,6 +203,8 @@ class ProactiveBot:
         if now < self._next_sweep:
             return
         self._next_sweep = now + min(SWEEP_EVERY, self.settings.cooldown / 4)
+        for key in [k for k, until in self._cooling.items() if until <= now]:
+            del self._cooling[key]
         await self.store.sweep_ignored()
 
     async def _analyze(self, message: Message) -> None:
@@ -238,7 +234,14 @@ class ProactiveBot:
         detector = await self.detector()
         if detector is None:
             return "unavailable"
-        verdict = await asyncio.to_thread(detector.assess, message.content, room.scope, index)
+        try:
+            verdict = await asyncio.to_thread(detector.assess, message.content, room.scope, index)
+        except StoreUnavailable as exc:  # a shared server gone: chat goes on, lines wait
+            now = time.monotonic()
+            if now >= self._warned_at + STORE_RETRY:
+                self._warned_at = now
+                log.warning("suggestions paused: %s", exc)
+            return "unavailable"
         self.analyzed += 1
         self._timings.append(verdict.embed_seconds + verdict.query_seconds)
         found = verdict.suggestion
@@ -250,7 +253,7 @@ class ProactiveBot:
         quiet = await self._quiet(room, found)
         if quiet is not None:
             return quiet
-        await self._post(message, room, found, choices, index)
+        await self._card.post(message, room, found, choices, index)
         return "posted"
 
     def _runnable(
@@ -281,97 +284,3 @@ class ProactiveBot:
             return "cooldown"
         self._cooling[(room.id, found.kind)] = time.monotonic() + self.settings.cooldown
         return None
-
-    # -- speaking --------------------------------------------------------------------------
-
-    async def _post(
-        self,
-        message: Message,
-        room: Room,
-        found: Suggestion,
-        choices: list[tuple[str, str]],
-        index: CmdbIndex,
-    ) -> None:
-        from hub.suggest.message import render
-
-        lang = found.lang
-        suggestion_id = new_suggestion_id()
-        ttl = self.settings.cooldown  # ignored = neither pressed nor dismissed within it
-        params: dict[str, Any] = {"suggestion": suggestion_id}
-        buttons: list[Button] = []
-        create = self._buttons.create
-        if choices:
-            for label, code in choices:
-                buttons.append(
-                    await create(
-                        room_id=room.id,
-                        command_code=found.action,
-                        label=label,
-                        created_by=BOT_NAME,
-                        params={**params, "system": code},
-                        style="primary",
-                        ttl=ttl,
-                    )
-                )
-        else:
-            buttons.append(
-                await create(
-                    room_id=room.id,
-                    command_code=found.action,
-                    label=pick(lang, "즉시 확인", "Check now"),
-                    created_by=BOT_NAME,
-                    params=params,
-                    style="primary",
-                    ttl=ttl,
-                )
-            )
-        buttons.append(
-            await create(
-                room_id=room.id,
-                command_code="DISMISS_SUGGESTION",
-                label=pick(lang, "괜찮아요", "Dismiss"),
-                created_by=BOT_NAME,
-                params=params,
-                ttl=ttl,
-            )
-        )
-        mute = duration_words(self.settings.mute, lang)
-        buttons.append(
-            await create(
-                room_id=room.id,
-                command_code="MUTE_SUGGESTIONS",
-                label=pick(lang, f"이 방에서 {mute} 끄기", f"Mute {mute}"),
-                created_by=BOT_NAME,
-                params=params,
-                ttl=ttl,
-            )
-        )
-        shown = tuple(code for _, code in choices)
-        content = render(found.kind, found.plan, lang, index, shown)
-        chat = Chat(
-            message_id=new_message_id(),
-            room_id=room.id,
-            content=content,
-            sender=BOT_NAME,
-            sender_type="BOT",
-            is_widget=True,
-            interactive_actions=buttons,
-        )
-        await self.store.add(
-            NewSuggestion(
-                id=suggestion_id,
-                room_id=room.id,
-                kind=found.kind,
-                action=found.action,
-                text=message.content,
-                sender=message.sender or "",
-                lang=lang,
-                score=found.score,
-                plan=found.plan.model_dump(mode="json"),
-                message_id=chat.message_id,
-                action_ids=[b.action_id for b in buttons],
-                lifetime=ttl,
-            )
-        )
-        await self._voice.post(chat)
-        log.info("suggested %s (%s) in room %s", found.kind, suggestion_id, room.id)

@@ -24,7 +24,8 @@ from cmdb.grants import parse_scope
 from cmdb.index import CmdbIndex
 from cmdb.tables import ButtonRecord, Room, SuggestionRecord
 from hub.audit.log import AuditLog
-from hub.bot.proactive import ProactiveBot, duration_words
+from hub.bot.proactive import ProactiveBot
+from hub.bot.suggestion_card import duration_words
 from hub.commands.authorization import require_command, roles_in_scope
 from hub.commands.button_router import ButtonRouter
 from hub.commands.buttons import ButtonStore

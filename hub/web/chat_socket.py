@@ -210,7 +210,7 @@ class ChatSession:
         if command is not None:
             self.state.bot.spawn(self._command_after(stored_future, command, msg))
         else:  # ordinary chat: the proactive bot reads it once it is stored, off this path
-            self.state.proactive.heard(stored_future, self.identity)
+            self.state.proactive.heard(stored_future, self.identity, msg.room_id)
 
     async def _check_itsm(self, msg: Chat) -> None:
         """Client ITSM metadata is stored for everyone: its asset must be real and in the room."""
