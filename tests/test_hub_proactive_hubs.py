@@ -4,7 +4,8 @@
   and its embedded chromadb, and makes a suggestion: nothing is downloaded, nothing dials
   out (there is nowhere to dial).
 - Two hubs on one PostgreSQL and one `chroma run` server on loopback (GUARDIA_CHROMA_URL):
-  a false alarm dismissed on one is not suggested on the other.
+  a false alarm dismissed on one is not suggested on the other; a cooldown claimed and a
+  mute pressed on one hold on the other (they are in the database).
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ import pytest
 from conftest import unavailable
 from harness import REPO, Database, HubProcess, chat_client
 from proactive_lab import (
+    DB_LOCK,
     DB_SLOW,
+    DISK,
+    DOWN,
     LOG_ERRORS,
     button,
     press,
@@ -112,6 +116,16 @@ async def test_two_hubs_on_one_chroma_server_both_see_a_dismissal(
             await here.expect("BUTTON_STATE", room_id="r-dismiss")
             # dismissed on the first hub, known on the other (a room of the same scope)
             assert await said(other, there, "r-again", LOG_ERRORS) == "dismissed"
+            # the cooldown the other hub claimed in r-again holds on this one
+            await here.join("r-again")
+            assert await said(one, here, "r-again", DB_LOCK) == "cooldown"
+            # a mute pressed on this hub keeps the other quiet in that room
+            await there.join("r-dismiss")
+            assert await said(one, here, "r-dismiss", DOWN) == "posted"
+            offer = await suggestion(here, "r-dismiss")
+            await press(here, "r-dismiss", button(offer, "MUTE_SUGGESTIONS"))
+            await here.expect("CHAT", room_id="r-dismiss", sender="GUARDiA-Bot")
+            assert await said(other, there, "r-dismiss", DISK) == "muted"
         for hub in hubs:
             assert (await suggest_health(hub))["state"] == "ready"
     finally:

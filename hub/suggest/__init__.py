@@ -33,7 +33,8 @@ settings: callers pass the data dir, the chromadb URL and the thread count in (t
 hub.settings: GUARDIA_DATA_DIR, GUARDIA_CHROMA_URL, GUARDIA_SUGGEST_THREADS); the
 cooldown, mute and "same action running" rules are the hub's (hub/bot/proactive.py).
 `may_suggest(text, index)` is the cheap part of `assess` (filters and rules, no model):
-False means `detect` would say None, so a caller can skip the thread and the store.
+False means `detect` would say None, so a caller can skip the thread and the store;
+`hub.suggest.precheck.heard_kinds` says which kinds are still possible.
 Verdict reasons: 'symptom', 'addressed', 'resolved', 'planned', 'topic', 'question',
 'empty', 'dismissed', 'unheard', 'quiet'.
 
