@@ -15,7 +15,8 @@ from typing import Any
 
 import orjson
 
-#: what a timed message's content starts with: "~<run>:<perf_counter_ns at sending>"
+#: what a timed message's content starts with: "~<run>:<perf_counter_ns at sending>" (then,
+#: optionally, a space and a chat line)
 MARK = b'"content":"~'
 
 
@@ -37,6 +38,7 @@ class Collector:
     def mark(self, frame: bytes | bytearray, at: int, end: int, now: int, own: bool) -> None:
         close = frame.find(b'"', at, end)
         run, _, sent = bytes(frame[at:close]).partition(b":")
+        sent = sent.split(b" ", 1)[0]  # a chat line may follow the mark
         self.last_ns = now
         if int(run) != self.run:
             self.stale += 1

@@ -87,6 +87,9 @@ class Target:
     token: str = "bench"
     joins: bool = False  # GUARDiA: HELLO, then JOIN the room; baselines: connected is joined
     hub_frame: bool = False  # the hub adds the envelope; a baseline gets it from the sender
+    #: chat lines the messages carry after their timing mark, in turn (bench/suggest_eval.py:
+    #: what the proactive bot reads); none: the mark alone
+    chat: tuple[str, ...] = ()
 
 
 @dataclass
@@ -146,6 +149,8 @@ class Room:
 
     def payload(self, run: int, i: int) -> bytes:
         content = f"~{run}:{time.perf_counter_ns()}"
+        if self.target.chat:
+            content += " " + self.target.chat[i % len(self.target.chat)]
         frame: dict[str, Any] = {
             "v": 1,
             "msg_type": "CHAT",

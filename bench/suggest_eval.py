@@ -2,6 +2,8 @@
 
     python bench/suggest_eval.py [--cmdb FILE] [--cases FILE] [--no-unseen] [--repeat N]
                                  [--chroma-url URL] [--verbose]
+                                 [--fanout [--members 10,100] [--runs 3] [--seconds 0.8]
+                                  [--timing-lines 200]]
 
 By default it reads ../shared/eval/{cmdb.yaml,suggestions.jsonl} beside the repository, and
 then the set the bot was never tuned on (tests/data/suggestions_unseen.jsonl with
@@ -12,6 +14,10 @@ quiet. The store is the hub's default (a PersistentClient in a temporary directo
 query, grounding) after one warm-up call; time per suggestion is its embedding + query.
 Targets (exit status 1 when missed): >= 95% of symptom lines right, <= 1 false alarm, on
 every set.
+
+--fanout then measures the bot in real hubs (bench/suggest_fanout.py): the fan-out bench
+with the bot off and on in the same invocation (target: max deliveries/s on >= 0.9 x off),
+and the time per suggestion (embedding + query) inside a hub, p50 and p99.
 """
 
 from __future__ import annotations
@@ -125,6 +131,15 @@ def main(argv: list[str] | None = None) -> int:
     options.add_argument("--repeat", type=int, default=10, help="timed calls per line")
     options.add_argument("--chroma-url", help="use a `chroma run` server instead")
     options.add_argument("--verbose", action="store_true", help="one line per case")
+    options.add_argument(
+        "--fanout", action="store_true", help="also the fan-out bench with the bot off and on"
+    )
+    options.add_argument("--members", default="10,100", help="fan-out room sizes")
+    options.add_argument("--runs", type=int, default=3, help="fan-out runs per step (medians)")
+    options.add_argument("--seconds", type=float, default=0.8, help="fan-out sending time per run")
+    options.add_argument(
+        "--timing-lines", type=int, default=200, help="symptom lines timed in a hub"
+    )
     args = options.parse_args(argv)
 
     sets = [("shared", args.cases, args.cmdb)]
@@ -169,7 +184,23 @@ def main(argv: list[str] | None = None) -> int:
     for t in tallies:
         for problem in t.wrong:
             print(f"{t.name} WRONG: {problem}")
-    return 0 if all(t.passed for t in tallies) else 1
+    passed = all(t.passed for t in tallies)
+    if args.fanout:
+        passed &= _fanout(args)
+    return 0 if passed else 1
+
+
+def _fanout(args: argparse.Namespace) -> bool:
+    import asyncio
+
+    from suggest_fanout import fanout, report, timing
+
+    sizes = [int(size) for size in args.members.split(",")]
+    with tempfile.TemporaryDirectory(prefix="guardia-suggest-fanout-") as tmp:
+        work = Path(tmp)
+        summaries, bot, cores = asyncio.run(fanout(work, sizes, args.runs, args.seconds, 300.0))
+        timed = asyncio.run(timing(work, args.timing_lines))
+    return report(summaries, bot, timed, sizes, cores)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -173,6 +174,28 @@ class Settings(BaseSettings):
         description="seconds without a change after which the operations view calls a "
         "queued, dispatched or running task stuck",
     )
+    suggest: bool = Field(
+        True, description="the proactive bot; `off` (or `0`) turns its suggestions off for a site"
+    )
+    suggest_cooldown: Seconds = Field(
+        600.0,
+        description="seconds between two suggestions of one kind in one room; a suggestion "
+        "neither pressed nor dismissed within it counts as ignored (its buttons expire then)",
+    )
+    suggest_mute: Seconds = Field(
+        3600.0, description="seconds a room stays quiet after its Mute button is pressed"
+    )
+    suggest_threads: int = Field(
+        1,
+        ge=1,
+        description="threads one embedding uses (OpenMP, fixed when the model loads); one "
+        "leaves the other cores to chat delivery, and OpenMP threads spin when cores are busy",
+    )
+    chroma_url: str | None = Field(
+        None,
+        description="`http(s)://HOST:PORT` of a `chroma run` server shared by every hub; "
+        "unset: chromadb embedded under `GUARDIA_DATA_DIR/chroma`",
+    )
 
     @field_validator(
         "llm_base_url",
@@ -184,6 +207,7 @@ class Settings(BaseSettings):
         "mattermost_token",
         "mattermost_webhook_tokens",
         "metrics_token",
+        "chroma_url",
         mode="before",
     )
     @classmethod
@@ -208,6 +232,13 @@ class Settings(BaseSettings):
         if api_key := os.environ.get(ENV_PREFIX + "LLM_API_KEY"):
             values.append(api_key)
         return values
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _chroma_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^/\s]+/?", value):
+            raise ValueError(f"must be http(s)://HOST[:PORT], not {value!r}")
+        return value
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

@@ -2,8 +2,8 @@
 
 Each service gets the few collaborators it uses in its constructor; nothing else in the hub
 imports HubState except the endpoints, which take it from the app. The order below is the
-order of the layers (docs/architecture.md): wire, rooms, audit, tasks, commands, bot,
-intake, bridges.
+order of the layers (docs/architecture.md): wire, rooms, audit, tasks, commands, bot (and
+the proactive bot), intake, bridges.
 """
 
 from __future__ import annotations
@@ -17,7 +17,11 @@ from cmdb.database import create_engine, session_factory, upgrade
 from cmdb.message_log import frames_between
 from hub.audit.anchor import write_head
 from hub.audit.log import AuditLog
+from hub.bot.feedback import FeedbackBook
+from hub.bot.proactive import ProactiveBot, ProactiveSettings
 from hub.bot.replies import Bot
+from hub.bot.suggestion_buttons import SuggestionButtons
+from hub.bot.suggestion_store import SuggestionStore
 from hub.bridges.assembly import build_bridges
 from hub.cluster.backplane import RedisBackplane
 from hub.commands.approvals import ApprovalService
@@ -139,6 +143,32 @@ class HubState:
             tasks=self.tasks,
             agents=self.agents,
         )
+        # the proactive bot: hears ordinary chat, offers diagnostics; thumbs on the bot's cards
+        self.proactive = ProactiveBot(
+            store=SuggestionStore(self.sessions),
+            rooms=self.rooms,
+            cmdb=self.cmdb,
+            buttons=self.buttons,
+            voice=self.voice,
+            settings=ProactiveSettings(
+                enabled=settings.suggest,
+                cooldown=settings.suggest_cooldown,
+                mute=settings.suggest_mute,
+                data_dir=settings.data_dir,
+                chroma_url=settings.chroma_url,
+                threads=settings.suggest_threads,
+            ),
+        )
+        SuggestionButtons(
+            bot=self.proactive,
+            pipeline=self.pipeline,
+            rooms=self.rooms,
+            cmdb=self.cmdb,
+            buttons=self.buttons,
+            voice=self.voice,
+            audit=self.audit,
+        ).register_buttons(self.router)
+        self.feedback = FeedbackBook(self.sessions)
 
         # incidents: what monitoring, applications and log watches report, made cards
         self.integrations = IntegrationAuth(self.sessions, settings.intake_max_bytes)
@@ -186,6 +216,7 @@ class HubState:
                 self.cards.sweep,
                 self.intake.flush_counts,
                 self.presence.check,
+                self.proactive.sweep,
             ]
         )
 
@@ -197,6 +228,7 @@ class HubState:
             submit=self.writer.submit,
             bot=self.bot,
             audit=self.audit,
+            on_chat=self.proactive.read,
         )
 
     def use_incident_memory(self, memory: IncidentMemory) -> None:
@@ -220,6 +252,7 @@ class HubState:
         await self.intake.flush_counts()
         await self.incidents.close()
         await self.bot.stop()
+        await self.proactive.stop()
         await self.pipeline.aclose()
         await self.writer.close()
         await self.audit.close()

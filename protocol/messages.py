@@ -177,6 +177,16 @@ class Action(Message):
     action_id: Id
 
 
+class Feedback(Message):
+    """Thumbs up or down on a bot card (COMMAND_PLAN, TASK_FINISHED); nothing is answered."""
+
+    msg_type: Literal["FEEDBACK"] = "FEEDBACK"
+    room_id: RoomId
+    #: the card's stored message_id
+    target_message_id: Id
+    helpful: bool
+
+
 class Ping(Message):
     msg_type: Literal["PING"] = "PING"
 
@@ -200,6 +210,8 @@ class Joined(Message):
     msg_type: Literal["JOINED"] = "JOINED"
     room_id: RoomId
     last_seq: Count
+    #: the joiner's own thumbs on this room's cards, {message_id: helpful}, newest first
+    feedback: dict[str, bool] = Field(default_factory=dict)
 
 
 class CommandPlan(Message):

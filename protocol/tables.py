@@ -13,6 +13,7 @@ from protocol.messages import (
     Chat,
     CommandPlan,
     Error,
+    Feedback,
     Hello,
     Join,
     Joined,
@@ -34,7 +35,7 @@ def _table(*types: type[Message]) -> dict[str, type[Message]]:
     return {t.MSG_TYPE: t for t in types}
 
 
-CHAT_CLIENT_TYPES = _table(Auth, Join, Leave, Chat, Action, Ping, Pong)
+CHAT_CLIENT_TYPES = _table(Auth, Join, Leave, Chat, Action, Feedback, Ping, Pong)
 CHAT_SERVER_TYPES = _table(
     Hello,
     Joined,

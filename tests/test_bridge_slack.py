@@ -338,3 +338,27 @@ async def _down_then_back(sl: SlackLab) -> None:
             or [u for u in sl.slack.updates(posts[3]["ts"]) if "성공" in blocks_text(u)]
         )
     )
+
+
+async def test_a_symptom_said_in_the_channel_gets_a_suggestion_pressable_there(
+    sl: SlackLab,
+) -> None:
+    line = "실험시스템 디스크가 꽉 찼다는 알람이 계속 와요"
+    async with chat_client(sl.lab.hub, sl.lab.tokens["root"]) as web:
+        await web.join("lab")
+        await sl.event("UOLIVE", line, event_id="Ev40", ts="400.1", kind="message")
+        said = await web.expect("CHAT", sender="olive", content=line)
+        assert said["via"] == "slack:C1"
+        offer = await web.expect("CHAT", timeout=60, sender="GUARDiA-Bot", is_widget=True)
+        assert offer["content"].startswith("디스크 용량 부족 징후가 감지되었습니다.")
+        [post] = await sl.slack.wait_for(
+            lambda calls: [p for p in sl.slack.posts() if "디스크 용량 부족" in blocks_text(p)]
+        )
+        labels = buttons(post)
+        assert {"즉시 확인", "괜찮아요"} <= set(labels)
+        answer = await sl.press("UOSCAR", labels["즉시 확인"], "즉시 확인")
+        assert answer.status_code == 200, answer.text
+        plan = await web.expect("COMMAND_PLAN", room_id="lab", timeout=30)
+        assert plan["requested_by"] == "oscar" and plan["plan"]["intent_type"] == "DISK_CHECK"
+        done = await web.expect("TASK_FINISHED", task_id=plan["task_id"], timeout=30)
+        assert done["status"] == "SUCCEEDED"

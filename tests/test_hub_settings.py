@@ -32,6 +32,26 @@ def test_values_come_from_guardia_variables(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.data_dir == Path("/tmp/somewhere")
 
 
+def test_the_proactive_bot_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = Settings.from_env()
+    assert (defaults.suggest, defaults.suggest_cooldown, defaults.suggest_mute) == (
+        True,
+        600.0,
+        3600.0,
+    )
+    assert (defaults.suggest_threads, defaults.chroma_url) == (1, None)
+    monkeypatch.setenv("GUARDIA_SUGGEST", "off")
+    monkeypatch.setenv("GUARDIA_SUGGEST_COOLDOWN", "30")
+    monkeypatch.setenv("GUARDIA_SUGGEST_MUTE", "5")
+    monkeypatch.setenv("GUARDIA_SUGGEST_THREADS", "2")
+    monkeypatch.setenv("GUARDIA_CHROMA_URL", "http://127.0.0.1:8123")
+    got = Settings.from_env()
+    assert (got.suggest, got.suggest_cooldown, got.suggest_mute) == (False, 30.0, 5.0)
+    assert (got.suggest_threads, got.chroma_url) == (2, "http://127.0.0.1:8123")
+    monkeypatch.setenv("GUARDIA_CHROMA_URL", "")
+    assert Settings.from_env().chroma_url is None
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
@@ -39,6 +59,11 @@ def test_values_come_from_guardia_variables(monkeypatch: pytest.MonkeyPatch) -> 
         ("GUARDIA_APPROVAL_TTL", "-5"),
         ("GUARDIA_PERSIST_MESSAGES", "maybe"),
         ("GUARDIA_SEND_QUEUE_BYTES", "12.5"),
+        ("GUARDIA_SUGGEST", "maybe"),
+        ("GUARDIA_SUGGEST_COOLDOWN", "-1"),
+        ("GUARDIA_SUGGEST_COOLDOWN", "soon"),
+        ("GUARDIA_SUGGEST_THREADS", "0"),
+        ("GUARDIA_CHROMA_URL", "127.0.0.1:8000"),
     ],
 )
 def test_a_bad_value_names_its_variable(

@@ -30,10 +30,11 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "LEAVE": {"room_id": "ops"},
     "CHAT": {"room_id": "ops", "content": "@guardia 상태 확인해줘"},
     "ACTION": {"room_id": "ops", "action_id": "a1"},
+    "FEEDBACK": {"room_id": "ops", "target_message_id": "m7", "helpful": False},
     "PING": {},
     "PONG": {},
     "HELLO": {"session_id": "s", "user": "alice", "roles": ["operator"], "server_version": "1"},
-    "JOINED": {"room_id": "ops", "last_seq": 10},
+    "JOINED": {"room_id": "ops", "last_seq": 10, "feedback": {"m7": False, "m9": True}},
     "COMMAND_PLAN": {"task_id": "T1", "plan": PLAN, "requires_approval": False},
     "APPROVAL_REQUEST": {
         "task_id": "T1",
@@ -43,8 +44,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "TASK_UPDATE": {"task_id": "T1", "status": "RUNNING", "node": "N1", "progress": 0.5},
     "TASK_FINISHED": {"task_id": "T1", "status": "SUCCEEDED", "results": [RESULT]},
+    "BUTTON_STATE": {"room_id": "ops", "action_ids": ["a1", "a2"], "state": "USED", "by": "bob"},
     "ERROR": {"code": "BAD_JSON", "message": "frame is not valid JSON", "ref": "m1"},
-    "BUTTON_STATE": {"room_id": "ops", "action_ids": ["A1", "A2"], "state": "USED", "by": "bob"},
     "AGENT_HELLO": {
         "agent_id": "ag1",
         "version": "0.1.0",

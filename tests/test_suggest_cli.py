@@ -1,4 +1,4 @@
-"""`python -m hub.suggest.cli` (the lead wires it as `guardia suggest`), in a subprocess."""
+"""`guardia suggest` and `python -m hub.suggest.cli` (the same command), in a subprocess."""
 
 from __future__ import annotations
 
@@ -91,3 +91,24 @@ def test_one_text_argument_and_bad_arguments() -> None:
     missing = _run("--cmdb", str(ROOT / "no-such.yaml"), "x")
     assert missing.returncode == 2 and "no-such.yaml" in missing.stderr
     assert missing.stdout == ""
+
+
+def test_guardia_suggest_is_the_same_command_and_stats_needs_no_cmdb() -> None:
+    guardia = str(Path(sys.executable).parent / "guardia")
+    env = {**os.environ, "LANG": "C", "GUARDIA_SUGGEST_THREADS": "1"}
+    done = subprocess.run(
+        [guardia, "suggest", "--cmdb", str(CMDB), "--scope", "HKU/PORTAL", "디스크가 찼어요"],
+        cwd=ROOT, capture_output=True, text=True, timeout=90, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [answer] = _answers(done.stdout)
+    assert answer["suggest"] is True and answer["kind"] == "disk_full"
+    missing = subprocess.run(
+        [guardia, "suggest", "디스크가 찼어요"], capture_output=True, text=True, timeout=30
+    )
+    assert missing.returncode == 2 and "--cmdb FILE.yaml is needed" in missing.stderr
+    bad = subprocess.run(
+        [guardia, "suggest", "--cmdb", str(CMDB), "x"], capture_output=True, text=True,
+        timeout=30, env={**env, "GUARDIA_SUGGEST_THREADS": "0"},
+    )  # fmt: skip
+    assert bad.returncode == 2 and "GUARDIA_SUGGEST_THREADS" in bad.stderr

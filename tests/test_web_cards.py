@@ -333,7 +333,7 @@ async def test_a_button_pressed_before_someone_signs_in_is_shown_used_to_them(
         await carol.close()
 
 
-async def test_thumbs_send_feedback_and_stay_chosen_whatever_the_hub_answers(
+async def test_thumbs_are_stored_and_come_back_on_another_device(
     browser: Browser,  # noqa: F811
     web_lab: WebLab,  # noqa: F811
 ) -> None:
@@ -343,26 +343,48 @@ async def test_thumbs_send_feedback_and_stay_chosen_whatever_the_hub_answers(
     await expect(result).to_have_attribute("data-status", "SUCCEEDED")
     target = await result.locator(".feedback").get_attribute("data-target")
     assert target
-    await result.locator('button[data-helpful="up"]').click()
-    await expect(result.locator(".feedback")).to_have_attribute("data-chosen", "up")
-    await expect(result.locator('button[data-helpful="up"]')).to_have_attribute(
+    # this card from now on, whatever cards other tasks add after it
+    thumbs = alice.timeline("budget").locator(f'.feedback[data-target="{target}"]')
+    await thumbs.locator('button[data-helpful="up"]').click()
+    await expect(thumbs).to_have_attribute("data-chosen", "up")
+    await expect(thumbs.locator('button[data-helpful="up"]')).to_have_attribute(
         "aria-pressed", "true"
     )
-    await result.locator('button[data-helpful="down"]').click()
-    await expect(result.locator(".feedback")).to_have_attribute("data-chosen", "down")
+    await thumbs.locator('button[data-helpful="down"]').click()
+    await expect(thumbs).to_have_attribute("data-chosen", "down")
     sent = alice.sent_of("FEEDBACK")
     assert [(f["room_id"], f["target_message_id"], f["helpful"]) for f in sent] == [
         ("budget", target, True),
         ("budget", target, False),
     ]
-    # today's hub answers ERROR BAD_FRAME: not shown to the person
     await alice.page.wait_for_timeout(500)
     await expect(alice.page.locator("#notice")).to_be_hidden()
-    await expect(result.locator(".feedback-thanks")).to_have_text("의견 감사합니다")
+    await expect(thumbs.locator(".feedback-thanks")).to_have_text("의견 감사합니다")
     plan = alice.timeline("budget").locator('.card[data-kind="plan"]').last
     await expect(plan.locator(".feedback button")).to_have_count(2)
+    plan_target = await plan.locator(".feedback").get_attribute("data-target")
+    plan_thumbs = alice.timeline("budget").locator(f'.feedback[data-target="{plan_target}"]')
+    await plan_thumbs.locator('button[data-helpful="up"]').click()
+    await expect(plan_thumbs).to_have_attribute("data-chosen", "up")
     alice.assert_no_errors()
     await alice.close()
+    # the hub stored the votes: alice's other window (a reload, a phone) shows them chosen
+    again = await sign_in(browser, web_lab, "alice", room="budget", locale="ko-KR")
+    timeline = again.timeline("budget")
+    await expect(timeline.locator(f'.feedback[data-target="{target}"]')).to_have_attribute(
+        "data-chosen", "down"
+    )
+    await expect(timeline.locator(f'.feedback[data-target="{plan_target}"]')).to_have_attribute(
+        "data-chosen", "up"
+    )
+    again.assert_no_errors()
+    await again.close()
+    # nobody else sees them
+    carol = await sign_in(browser, web_lab, "carol", room="budget", locale="en-US")
+    theirs = carol.timeline("budget").locator(f'.feedback[data-target="{target}"]')
+    await expect(theirs).to_have_count(1)
+    assert await theirs.get_attribute("data-chosen") is None
+    await carol.close()
 
 
 PLAN = {

@@ -7,6 +7,7 @@ wait in the outbox until it is configured.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -22,6 +23,7 @@ from hub.bridges.mattermost_format import ContextSigner, MattermostFormat
 from hub.bridges.senders import CallbackSender, MattermostSender, Sender, SlackSender
 from hub.bridges.service import BridgeService
 from hub.settings import Settings
+from protocol import Message
 
 ACTIONS_PATH = "/api/mattermost/actions"
 
@@ -55,6 +57,7 @@ def build_bridges(
     bot: Bot,
     audit: AuditLog,
     integrations: IntegrationAuth | None = None,
+    on_chat: Callable[[Message], None] | None = None,
 ) -> Bridges:
     integrations = integrations or TableIntegrations(sessions)
     senders: dict[str, Sender] = {"messenger": CallbackSender(integrations)}
@@ -85,7 +88,12 @@ def build_bridges(
     return Bridges(
         service=service,
         inbound=BridgeInbound(
-            sessions=sessions, submit=submit, bot=bot, audit=audit, service=service
+            sessions=sessions,
+            submit=submit,
+            bot=bot,
+            audit=audit,
+            service=service,
+            on_chat=on_chat,
         ),
         integrations=integrations,
         slack_verifier=SignatureVerifier(secret.get_secret_value()) if secret else None,

@@ -52,12 +52,15 @@ class BridgeInbound:
         bot: Bot,
         audit: AuditLog,
         service: BridgeService,
+        on_chat: Callable[[Message], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._submit = submit
         self._bot = bot
         self._audit = audit
         self.service = service
+        #: ordinary lines, once stored, for the proactive bot to read
+        self._on_chat = on_chat
 
     async def room(self, lane: str) -> str | None:
         async with self._sessions() as session:
@@ -88,6 +91,8 @@ class BridgeInbound:
                 via=lane,
             )
         )
+        if command is None and self._on_chat is not None:
+            self._on_chat(stored)
         refusal = None
         if command is not None and identity is None:
             refusal = not_linked(bridge, external_user, lang_of(command), "command")

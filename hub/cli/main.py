@@ -13,9 +13,9 @@ from cmdb.exceptions import CmdbError, CmdbFileError
 from hub.cli import bridges as cli_bridges
 from hub.cli import parse as cli_parse
 from hub.cli import principals
+from hub.cli import suggest as cli_suggest
 from hub.cli.database import Need, NoDatabase, run, shown
 from hub.cli.integration import add_commands as add_integration_commands
-from hub.suggest import cli as cli_suggest
 
 Command = Callable[[argparse.Namespace], int]
 #: the exit status of a refused CMDB file or a missing database, as `guardia parse` uses
@@ -196,10 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     parse.set_defaults(func=cmd_parse)
 
     suggest = sub.add_parser(
-        "suggest", help="what the proactive bot would offer for a chat line (JSON)"
+        "suggest", help="what the proactive bot would say about a line; `stats`: what it learned"
     )
     cli_suggest.add_arguments(suggest)
-    suggest.set_defaults(func=cmd_suggest)
+    suggest.set_defaults(func=cli_suggest.run)
     add_integration_commands(sub)
 
     audit = sub.add_parser("audit", help="the audit chain").add_subparsers(

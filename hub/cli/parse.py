@@ -1,5 +1,9 @@
 """`guardia parse --cmdb FILE.yaml [TEXT]`: a command's plan as JSON, with no database.
 
+`guardia parse --export-feedback FILE` instead writes the commands whose plan cards got a
+thumbs down (from GUARDIA_DATABASE_URL) as an eval file in the shape of
+shared/eval/commands.jsonl ("-": stdout).
+
 With TEXT, one plan. Without, one command per line on stdin and one JSON object per line
 on stdout, in order, flushed per line so it can sit in a pipe. The built-in parser answers
 unless GUARDIA_LLM_BASE_URL names an LLM, which then answers with the built-in parser as
@@ -15,7 +19,8 @@ import io
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
@@ -31,8 +36,11 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of `guardia parse`."""
+    parser.add_argument("--cmdb", metavar="FILE.yaml", help="the CMDB file to ground plans in")
     parser.add_argument(
-        "--cmdb", required=True, metavar="FILE.yaml", help="the CMDB file to ground plans in"
+        "--export-feedback",
+        metavar="FILE",
+        help="write the thumbs-down commands and their plans as an eval file (JSON lines)",
     )
     parser.add_argument(
         "text", nargs="?", help="the command; without it, one command per line on stdin"
@@ -70,8 +78,37 @@ async def _parse_with_llm(
     return status
 
 
+def export_feedback(target: str) -> int:
+    """Write the thumbs-down cases; `expected` is the plan as made, to be corrected."""
+    from cmdb.database import one_session
+    from cmdb.learning import thumbs_down
+
+    async def read() -> tuple[list[Any], int]:
+        async with one_session() as session:
+            return await thumbs_down(session)
+
+    cases, without = asyncio.run(read())
+    body = b"".join(orjson.dumps(case.eval_line()) + b"\n" for case in cases)
+    if target == "-":
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    else:
+        Path(target).write_bytes(body)
+    print(
+        f"guardia parse: {len(cases)} thumbs-down command(s) written to {target}"
+        + (f"; {without} vote(s) on cards of no typed command left out" if without else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run `guardia parse`; returns the exit status."""
+    if getattr(args, "export_feedback", None):
+        return export_feedback(args.export_feedback)
+    if args.cmdb is None:
+        print("guardia parse: --cmdb FILE.yaml is required", file=sys.stderr)
+        return 2
     settings: LlmSettings | None = None
     try:
         document = load_cmdb_file(args.cmdb)

@@ -7,6 +7,7 @@ unexpired and unused, and the presser must be allowed what it does. First press 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -85,8 +86,14 @@ class ButtonStore:
             raise ActionExpired(pick(lang, "만료된 버튼입니다.", "This button has expired."))
         return record
 
-    async def claim(self, record: ButtonRecord, user: str, lang: str) -> None:
-        """Mark a button used by `user`; only the first of concurrent presses gets through."""
+    async def claim(
+        self, record: ButtonRecord, user: str, lang: str, also: Sequence[str] = ()
+    ) -> None:
+        """Mark a button used by `user`; only the first of concurrent presses gets through.
+
+        `also`: buttons that go with it (a card's other choices), spent in the same
+        transaction and announced in the same BUTTON_STATE.
+        """
         now = utcnow()
         async with self._sessions() as session, session.begin():
             result = await run(
@@ -99,11 +106,25 @@ class ButtonStore:
                 )
                 .values(used_at=now, used_by=user),
             )
-        if result.rowcount != 1:
-            raise ActionExpired(
-                pick(lang, "이미 처리된 버튼입니다.", "This button was already pressed.")
-            )
+            if result.rowcount != 1:
+                raise ActionExpired(
+                    pick(lang, "이미 처리된 버튼입니다.", "This button was already pressed.")
+                )
+            others = [a for a in also if a != record.action_id]
+            if others:
+                await run(
+                    session,
+                    sa.update(ButtonRecord)
+                    .where(
+                        sa.column("action_id").in_(others),
+                        sa.column("room_id") == record.room_id,
+                        sa.column("used_at").is_(None),
+                    )
+                    .values(used_at=now, used_by=user),
+                )
         await self.announce(record.room_id, [record.action_id], "USED", user)
+        if others:  # the card's other choices: its question is settled
+            await self.announce(record.room_id, others, "CLOSED", user)
 
     async def announce(
         self, room_id: str, action_ids: list[str], state: SpentState, user: str

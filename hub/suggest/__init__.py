@@ -25,16 +25,24 @@ nothing else of the hub (the bot in hub/bot uses it, not the reverse).
 raises `BadScope`. `open_store(data_dir=None, chroma_url=None)` is an in-memory store.
 
 Cost: `detect` is CPU work, synchronous: one e5 embedding on one thread (p50 12 ms, p99
-42 ms on this shared 2-core machine; GUARDIA_SUGGEST_THREADS) and one chromadb query (p50
+42 ms on this shared 2-core machine; `open_store(..., threads=)`) and one chromadb query (p50
 3 ms embedded, 5 ms on a loopback `chroma run`). Lines a filter catches cost well under a
 millisecond. An asyncio caller runs it in a thread (`asyncio.to_thread`): ctypes releases
 the GIL while the engine runs, and a lock inside serializes embeddings. Opening the store
 imports chromadb (~0.5 s) and, the first time, embeds the built-in exemplars (~1-3 s);
-`hub.suggest` itself imports neither until one of those names is used. Settings:
-`hub.suggest.settings.SuggestSettings.from_env()` (GUARDIA_SUGGEST, _COOLDOWN, _THREADS,
-GUARDIA_CHROMA_URL); the cooldown, mute and "same action running" rules are the hub's.
+`hub.suggest` itself imports neither until one of those names is used. It reads no
+settings: callers pass the data dir, the chromadb URL and the thread count in (the hub from
+hub.settings: GUARDIA_DATA_DIR, GUARDIA_CHROMA_URL, GUARDIA_SUGGEST_THREADS); the
+cooldown, mute and "same action running" rules are the hub's (hub/bot/proactive.py).
+`may_suggest(text, index)` is the cheap part of `assess` (filters and rules, no model):
+False means `detect` would say None, so a caller can skip the thread and the store;
+`hub.suggest.precheck.heard_kinds` says which kinds are still possible.
 Verdict reasons: 'symptom', 'addressed', 'resolved', 'planned', 'topic', 'question',
 'empty', 'dismissed', 'unheard', 'quiet'.
+
+Owns: detection (rules, filters, the exemplar store, grounding, messages), `guardia suggest`.
+May import: hub.parser, cmdb, protocol, the hub's foundation modules (not hub.settings:
+values are passed in).
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.suggest.exceptions import BadScope, StoreUnavailable, SuggestError
 from hub.suggest.kinds import KINDS, Kind, SymptomKind
+from hub.suggest.precheck import may_suggest
 from hub.suggest.scope import Scope, parse_scope
 
 if TYPE_CHECKING:
@@ -106,6 +115,7 @@ __all__ = [
     "Thresholds",
     "Verdict",
     "ground",
+    "may_suggest",
     "open_store",
     "parse_scope",
     "render",

@@ -79,8 +79,8 @@ def _write(out: BinaryIO, answer: dict[str, Any]) -> None:
     out.flush()
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run `guardia suggest`; returns the exit status."""
+def run(args: argparse.Namespace, threads: int | None = None) -> int:
+    """Run `guardia suggest`; returns the exit status. `threads`: the embedding's threads."""
     try:
         index = CmdbIndex.from_document(load_cmdb_file(args.cmdb))
         default = parse_scope(args.scope)
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from hub.suggest.message import render_message
     from hub.suggest.store import open_store
 
-    detector = SymptomDetector(open_store(None))
+    detector = SymptomDetector(open_store(None, threads=threads))
     texts: Iterable[str] = [args.text] if args.text is not None else _lines()
     out = sys.stdout.buffer
     status = 0
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point, until `guardia suggest` is wired into the `guardia` CLI."""
+    """Stand-alone entry point (`python -m hub.suggest.cli`); `guardia suggest` is the same."""
     parser = argparse.ArgumentParser(prog="guardia suggest", description=__doc__.split("\n")[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))

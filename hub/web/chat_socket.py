@@ -27,6 +27,7 @@ from protocol import (
     CloseCode,
     Error,
     ErrorCode,
+    Feedback,
     Hello,
     Join,
     Joined,
@@ -67,6 +68,7 @@ class ChatSession:
             "LEAVE": self.on_leave,
             "CHAT": self.on_chat,
             "ACTION": self.on_action,
+            "FEEDBACK": self.on_feedback,
             "PING": self.on_ping,
             "PONG": self.on_ignore,
             "AUTH": self.on_ignore,
@@ -144,7 +146,8 @@ class ChatSession:
             self.state.members.join(room.id, conn)
             room = await self._room(room.id, fresh=True)
             self.state.sequencer.start_at(room.id, room.last_seq)
-            conn.send(encode(Joined(room_id=room.id, last_seq=room.last_seq)))
+            votes = await self.state.feedback.votes(self.identity.name, room.id)
+            conn.send(encode(Joined(room_id=room.id, last_seq=room.last_seq, feedback=votes)))
             cursor = room.last_seq if msg.after_seq is None else min(msg.after_seq, room.last_seq)
             if msg.after_seq is not None:
                 cursor = await self._replay(room.id, cursor)
@@ -208,6 +211,8 @@ class ChatSession:
         command = addressed_text(msg.content)
         if command is not None:
             self.state.bot.spawn(self._command_after(stored_future, command, msg))
+        else:  # ordinary chat: the proactive bot reads it once it is stored, off this path
+            self.state.proactive.heard(stored_future, self.identity, msg.room_id)
 
     async def _check_itsm(self, msg: Chat) -> None:
         """Client ITSM metadata is stored for everyone: its asset must be real and in the room."""
@@ -254,6 +259,15 @@ class ChatSession:
         assert isinstance(msg, Action)
         self._require_member(msg.room_id)
         await self.state.bot.on_action(self.identity, msg.room_id, msg.action_id, self.lang)
+
+    async def on_feedback(self, msg: Message) -> None:
+        """Thumbs on a bot card: stored, and nothing said (the voter's own votes come back
+        to them on JOINED)."""
+        assert isinstance(msg, Feedback)
+        self._require_member(msg.room_id)
+        await self.state.feedback.record(
+            self.identity, msg.room_id, msg.target_message_id, msg.helpful, self.lang
+        )
 
 
 async def chat_endpoint(websocket: WebSocket) -> None:

@@ -38,7 +38,14 @@ async def health(request: Request) -> Response:
             agents = await state.agents.online()
     except Exception:  # Redis down: this hub's own links still answer the question
         agents = state.links.online()
-    return OrjsonResponse({"status": "ok", "version": SERVER_VERSION, "agents_online": agents})
+    return OrjsonResponse(
+        {
+            "status": "ok",
+            "version": SERVER_VERSION,
+            "agents_online": agents,
+            "suggest": state.proactive.health(),
+        }
+    )
 
 
 def _checks(state: HubState) -> dict[str, Check]:

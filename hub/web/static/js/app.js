@@ -163,6 +163,7 @@ export class App {
         room.joinedLast = frame.last_seq;
         room.joinedEpoch = this.epoch;
         room.refused = null;
+        this.restoreFeedback(frame.room_id, frame.feedback);
         this.caughtUp(room);
       }
       return;
@@ -218,7 +219,8 @@ export class App {
   /** An ERROR for one of our frames (no seq): shown next to the button or message it refused. */
   directError(frame) {
     const error = { code: frame.code, message: frame.message ?? "" };
-    // the hub does not know FEEDBACK yet (issue 10): the thumbs stay as chosen, quietly
+    // a vote the hub refused (not a card of this room) is not worth a notice: it stays
+    // chosen in this page only, and the next JOINED says what the hub has
     if (this.store.feedbackSent.has(frame.ref)) return;
     if (this.refusedAction(frame)) return;
     const sent = this.store.chatsSent.get(frame.ref);
@@ -256,6 +258,17 @@ export class App {
     this.store.actionsSent.set(id, button.action_id);
     this.store.setButton(button.action_id, "pressed");
     for (const timeline of this.timelines.values()) timeline.refreshAction(button.action_id);
+  }
+
+  /** This person's own votes in a room, as the hub stored them (JOINED's `feedback`). */
+  restoreFeedback(roomId, votes) {
+    if (!votes || typeof votes !== "object") return;
+    const timeline = this.timelines.get(roomId);
+    for (const [messageId, helpful] of Object.entries(votes)) {
+      if (typeof helpful !== "boolean" || this.store.feedback.get(messageId) === helpful) continue;
+      this.store.feedback.set(messageId, helpful);
+      timeline?.refreshFeedback(messageId);
+    }
   }
 
   /** Thumbs up/down on a bot card: shown at once, sent as FEEDBACK when connected. */

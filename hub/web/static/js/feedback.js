@@ -1,6 +1,7 @@
-// Thumbs up/down on the bot's plan and result cards (issue 10): a FEEDBACK frame naming the
-// card's stored message. Optimistic: the choice shows at once, and what the hub answers
-// (today an ERROR, as it does not know the frame yet) is not shown.
+// Thumbs up/down on the bot's plan and result cards: a FEEDBACK frame naming the card's
+// stored message. Optimistic: the choice shows at once (the hub answers nothing when it
+// stores it). The hub gives each person their own votes back on JOINED (`feedback`), so
+// thumbs stay chosen across reloads and devices (app.js restoreFeedback).
 
 import { el } from "./dom.js";
 import { t } from "./i18n.js";
