@@ -152,6 +152,18 @@ class Settings(BaseSettings):
         description="seconds between two ALERT posts of one incident in its room; repeats "
         "in between fold into the next post",
     )
+    incident_memory: bool = Field(
+        True,
+        description="name the most similar earlier incident of the same system on a new "
+        "card, with what fixed it (resolved incidents embedded in chromadb, as the proactive "
+        "bot's exemplars); `0`: no memory, nothing embedded",
+    )
+    chroma_url: str | None = Field(
+        None,
+        description="`http(s)://HOST:PORT` of a `chroma run` server shared by several hubs "
+        "(the incident memory, the proactive bot's exemplars); unset: embedded under "
+        "`GUARDIA_DATA_DIR/chroma`",
+    )
     intake_max_bytes: int = Field(
         1024 * 1024, ge=1024, description="the largest intake request body, in bytes"
     )
@@ -177,6 +189,7 @@ class Settings(BaseSettings):
     @field_validator(
         "llm_base_url",
         "redis_url",
+        "chroma_url",
         "public_url",
         "slack_signing_secret",
         "slack_bot_token",
@@ -189,6 +202,13 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be http(s)://HOST[:PORT], not {value!r}")
+        return value
 
     @field_validator("forwarded_allow_ips")
     @classmethod

@@ -202,13 +202,22 @@ async def test_an_alert_is_one_card_that_later_alerts_of_the_same_id_update_in_p
     web_lab: WebLab,  # noqa: F811
 ) -> None:
     carol = await sign_in(browser, web_lab, "carol", room="budget", locale="en-US")
-    similar = {"at": "2026-11-03T10:00:00Z", "asset_code": "MOF-WAS-02", "resolution": "재기동"}
+    similar = {
+        "at": "2026-11-03T10:00:00Z",
+        "asset_code": "MOF-WAS-02",
+        "resolution": "MOF-WAS-02 재기동으로 해결",
+        "resolved_by": "task",
+        "action": "RESTART_SERVICE",
+        "node": "MOF-WAS-02",
+    }
     [first] = await carol.inject(alert("INC-1", "firing", 1, similar=similar))
     cards = carol.timeline("budget").locator('.card-alert[data-alert="INC-1"]')
     await expect(cards).to_have_count(1)
     await expect(cards.locator(".pill")).to_have_text("Firing")
     await expect(cards.locator(".badge")).to_have_text("High")
-    await expect(cards.locator(".alert-similar")).to_contain_text("MOF-WAS-02")
+    await expect(cards.locator(".alert-similar")).to_have_text(
+        "Same symptom on 03/11/2026: fixed by restarting MOF-WAS-02"
+    )
     await expect(cards.locator("button .btn-label")).to_have_text(
         ["Check service status", "Restart", "Acknowledge"]
     )
@@ -238,7 +247,7 @@ async def test_an_alert_is_one_card_that_later_alerts_of_the_same_id_update_in_p
     await expect(cards.locator(".pill")).to_have_text("해결됨")
     await expect(cards.locator(".alert-count")).to_have_text("9회")
     await expect(cards.locator(".alert-similar")).to_have_text(
-        "이전 유사 장애 (2026. 11. 03., MOF-WAS-02): 재기동"
+        "2026. 11. 03. 같은 증상: MOF-WAS-02 재기동으로 해결"
     )
 
     # frames out of order (a history page after live ones): the newest state wins anyway

@@ -20,7 +20,7 @@ from cmdb.tables import Incident, utcnow
 from hub.commands.buttons import ButtonStore
 from hub.i18n import pick
 from hub.intake.card_records import CardRecords
-from hub.intake.memory import IncidentMemory, IncidentRecord
+from hub.intake.memory import IncidentMemory, IncidentRecord, similar_words
 from hub.intake.signals import KIND_ACTIONS, clip
 from hub.intake.states import IncidentState
 from hub.rooms.voice import BOT_NAME, BotVoice
@@ -75,12 +75,7 @@ def describe(row: Incident) -> str:
         f"[{en}] {where}{row.title} · {row.occurrences}x · last {iso(row.last_seen)}",
     )
     if row.similar:
-        similar = row.similar
-        text += pick(
-            row.lang,
-            f"\n{similar['at'][:10]} 같은 증상: {similar['resolution']}",
-            f"\nSame symptom on {similar['at'][:10]}: {similar['resolution']}",
-        )
+        text += "\n" + similar_words(row.similar, row.lang)
     return text
 
 
@@ -212,13 +207,7 @@ class CardPoster:
         except Exception:  # a card without its similar incident beats no card
             log.exception("the incident memory failed on %s", row.id)
             similar = None
-        similar_json = None
-        if similar is not None:
-            similar_json = {
-                "at": similar.at,
-                "asset_code": similar.asset_code,
-                "resolution": similar.resolution,
-            }
+        similar_json = similar.json() if similar is not None else None
         await self._records.save_card_parts(row.id, actions, similar_json)
         row.actions, row.similar = actions, similar_json
         return row

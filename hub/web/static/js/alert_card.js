@@ -40,11 +40,30 @@ function seen(alert) {
   ];
 }
 
+const FIXES = new Set(["RESTART_SERVICE", "SERVICE_STATUS", "HEALTH_CHECK"]);
+
+/** How the earlier incident ended, worded from its structured fields; null when they say
+ * nothing this app knows (its `resolution` text, in the earlier incident's language, then). */
+function fixWords(similar) {
+  if (similar.resolved_by === "alert") return t("alert.fix.alert");
+  if (similar.resolved_by === "task" && FIXES.has(similar.action)) {
+    return t(`alert.fix.${similar.action}`, { node: similar.node ?? similar.asset_code ?? "" }).trim();
+  }
+  return null;
+}
+
 function similarLine(similar) {
-  if (!similar || typeof similar !== "object" || !similar.resolution) return null;
+  if (!similar || typeof similar !== "object" || !similar.at) return null;
+  const worded = fixWords(similar);
+  const fix = worded ?? similar.resolution ?? "";
+  if (!fix) return null;
+  // a task's fix names its node; otherwise the earlier incident's node goes with the date
+  const asset = worded && similar.resolved_by === "task" ? null : similar.asset_code;
+  const at = formatDate(similar.at);
   return el("p", {
     class: "alert-similar",
-    text: t("alert.similar", { at: formatDate(similar.at), asset: similar.asset_code ?? "", resolution: similar.resolution }),
+    text: asset ? t("alert.similarAt", { at, asset, fix }) : t("alert.similar", { at, fix }),
+    data: { similarTo: similar.alert_id ?? null, resolvedBy: similar.resolved_by ?? null, action: similar.action ?? null },
   });
 }
 
