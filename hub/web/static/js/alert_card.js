@@ -9,14 +9,31 @@ import { formatDate, formatDateTime, formatTime, label, t, tn } from "./i18n.js"
 const STATUS_TONE = { firing: "bad", acknowledged: "warn", resolved: "ok" };
 const SEVERITIES = new Set(["LOW", "MEDIUM", "HIGH", "CRITICAL"]);
 
-/** Buttons an incident's state has settled: who acknowledged it, nothing to restart once resolved. */
-function alertSettled(alert, button) {
+// a card's diagnostics may be run again and again while the incident is open
+const DIAGNOSTICS = new Set(["SERVICE_STATUS", "FETCH_DB_LOCKS", "TAIL_LOG"]);
+
+/** Whether a task for this diagnostic on this node began after our press and has ended. */
+function pressAnswered(ctx, alert, button) {
+  const own = ctx.store.button(button.action_id);
+  if (own.state !== "pressed" || own.since == null) return false;
+  for (const task of ctx.store.tasks.values()) {
+    if (task.roomId !== alert.room_id || !task.isFinal || !(task.anchorSeq > own.since)) continue;
+    const rows = task.finished?.results ?? [];
+    if (rows.some((row) => row.action === button.command_code && row.node === alert.asset_code)) return true;
+  }
+  return false;
+}
+
+/** Buttons an incident's state has settled: who acknowledged it, nothing to restart once
+ * resolved; a diagnostic whose run has ended is ready to run again. */
+function alertSettled(ctx, alert, button) {
   const code = button.command_code;
   if (code === "ACK_ALERT") {
     if (alert.status === "acknowledged") return { state: "used", by: alert.acknowledged_by ?? null };
     if (alert.status === "resolved") return { state: "closed" };
   }
   if (code === "RESTART_SERVICE" && alert.status === "resolved") return { state: "closed" };
+  if (DIAGNOSTICS.has(code) && pressAnswered(ctx, alert, button)) return { state: "idle" };
   return null;
 }
 
@@ -83,6 +100,6 @@ export function alertCard(ctx, frame) {
       field(t("alert.seen"), seen(alert)),
     ]),
     similarLine(alert.similar),
-    buttonRow(ctx, alert, alert.interactive_actions, { derive: (button) => alertSettled({ ...alert, status }, button) }),
+    buttonRow(ctx, alert, alert.interactive_actions, { derive: (button) => alertSettled(ctx, { ...alert, status }, button) }),
   ]);
 }
