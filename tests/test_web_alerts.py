@@ -221,9 +221,7 @@ async def test_a_new_card_names_the_earlier_incident_and_what_fixed_it_in_each_l
         re.compile(rf"^{KO_DAY} 같은 증상: MOF-WAS-02 상태 확인\(정상\)으로 해결$")
     )
     await expect(en.locator(".alert-similar")).to_have_text(
-        re.compile(
-            rf"^Same symptom on {EN_DAY}: resolved by a passing status check of MOF-WAS-02$"
-        )
+        re.compile(rf"^Same symptom on {EN_DAY}: resolved by a passing status check of MOF-WAS-02$")
     )
     await expect(en.locator(".alert-similar")).to_have_attribute("data-similar-to", second)
     await ko.scroll_into_view_if_needed()
