@@ -30,6 +30,7 @@ from hub.intake.actions import IncidentActions
 from hub.intake.auth import IntegrationAuth
 from hub.intake.card_records import CardRecords
 from hub.intake.cards import CardPoster
+from hub.intake.cause import CauseWriter
 from hub.intake.memory import IncidentMemory, NoMemory
 from hub.intake.recall import EmbeddedMemory, index_opener
 from hub.intake.service import IntakeService
@@ -38,6 +39,7 @@ from hub.keys import load_audit_key, load_signing_key
 from hub.ops import db_timing
 from hub.ops.overview import OpsOverview
 from hub.ops.presence import PresenceStamp
+from hub.parser.llm import LlmSettings
 from hub.rooms.directory import RoomDirectory
 from hub.rooms.members import RoomMembers
 from hub.rooms.sequencer import RoomSequencer
@@ -167,6 +169,8 @@ class HubState:
         if settings.incident_memory:  # resolved incidents in the process's chromadb
             index = index_opener(settings.data_dir, settings.chroma_url)
             self.use_incident_memory(EmbeddedMemory(self.sessions, index))
+        if settings.llm_base_url and (llm := LlmSettings.from_env()) is not None:
+            self.cards.causes = CauseWriter(llm)  # a probable cause on new cards
         self.tasks.watch_endings(self.incident_actions.task_ended)
         self.intake = IntakeService(
             self.sessions, self.incidents, self.cards, self.incident_actions, self.cmdb

@@ -31,6 +31,15 @@ class SimilarIncident(_Model):
     node: Id | None = None
 
 
+class ProbableCause(_Model):
+    """What most probably caused an incident, written by the hub's LLM from its text and the
+    similar incident, in both languages; a reading to check, never an instruction."""
+
+    ko: Annotated[str, Field(min_length=1, max_length=400)]
+    en: Annotated[str, Field(min_length=1, max_length=400)]
+    source: Literal["llm"] = "llm"
+
+
 class Alert(Message):
     """An incident card; a later ALERT with the same alert_id supersedes the earlier one."""
 
@@ -46,6 +55,7 @@ class Alert(Message):
     first_seen: str
     last_seen: str
     similar: SimilarIncident | None = None
+    probable_cause: ProbableCause | None = None
 
 
 class EventAck(Message):

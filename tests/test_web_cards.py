@@ -235,7 +235,15 @@ async def test_an_alert_is_one_card_that_later_alerts_of_the_same_id_update_in_p
     await expect(item).to_have_count(1)
     await expect(item).to_have_attribute("data-seq", str(first))
 
-    await carol.inject(alert("INC-1", "resolved", 9, similar=similar))
+    cause = {
+        "ko": "힙 메모리 부족으로 보입니다.",
+        "en": "The heap seems too small.",
+        "source": "llm",
+    }
+    await carol.inject(alert("INC-1", "resolved", 9, similar=similar, probable_cause=cause))
+    await expect(cards.locator(".alert-cause")).to_have_text(
+        "Probable cause (LLM, to be checked): The heap seems too small."
+    )
     await expect(cards.locator(".pill")).to_have_text("Resolved")
     await expect(cards.locator("button[data-code=RESTART_SERVICE]")).to_have_attribute(
         "data-state", "closed"
@@ -248,6 +256,9 @@ async def test_an_alert_is_one_card_that_later_alerts_of_the_same_id_update_in_p
     await expect(cards.locator(".alert-count")).to_have_text("9회")
     await expect(cards.locator(".alert-similar")).to_have_text(
         "2026. 11. 03. 같은 증상: MOF-WAS-02 재기동으로 해결"
+    )
+    await expect(cards.locator(".alert-cause")).to_have_text(
+        "추정 원인 (LLM, 확인 필요): 힙 메모리 부족으로 보입니다."
     )
 
     # frames out of order (a history page after live ones): the newest state wins anyway

@@ -4,7 +4,7 @@
 import { buttonRow } from "./buttons.js";
 import { cardHead, field } from "./cards.js";
 import { el } from "./dom.js";
-import { formatDate, formatDateTime, formatTime, label, t, tn } from "./i18n.js";
+import { formatDate, formatDateTime, formatTime, label, lang, t, tn } from "./i18n.js";
 
 const STATUS_TONE = { firing: "bad", acknowledged: "warn", resolved: "ok" };
 const SEVERITIES = new Set(["LOW", "MEDIUM", "HIGH", "CRITICAL"]);
@@ -84,6 +84,14 @@ function similarLine(similar) {
   });
 }
 
+/** The LLM's reading of the incident, in the reader's language: marked as such, plain text. */
+function causeLine(cause) {
+  if (!cause || typeof cause !== "object") return null;
+  const text = cause[lang()] ?? cause.en ?? cause.ko;
+  if (typeof text !== "string" || !text) return null;
+  return el("p", { class: "alert-cause" }, [el("span", { class: "alert-cause-label", text: t("alert.cause") }), " ", text]);
+}
+
 /** The body of the first ALERT of an incident; later ones render nothing by themselves. */
 export function alertCard(ctx, frame) {
   const view = ctx.store.alerts.get(frame.alert_id);
@@ -100,6 +108,7 @@ export function alertCard(ctx, frame) {
       field(t("alert.seen"), seen(alert)),
     ]),
     similarLine(alert.similar),
+    causeLine(alert.probable_cause),
     buttonRow(ctx, alert, alert.interactive_actions, { derive: (button) => alertSettled(ctx, { ...alert, status }, button) }),
   ]);
 }

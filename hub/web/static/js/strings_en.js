@@ -179,6 +179,7 @@ export const EN = {
   "alert.fix.SERVICE_STATUS": "resolved by a passing status check of {node}",
   "alert.fix.HEALTH_CHECK": "resolved by a passing health check of {node}",
   "alert.fix.alert": "resolved when its alert cleared",
+  "alert.cause": "Probable cause (LLM, to be checked):",
   "feedback.up": "This helped",
   "feedback.down": "This did not help",
   "feedback.thanks": "Thanks for the feedback",

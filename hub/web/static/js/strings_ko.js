@@ -178,6 +178,7 @@ export const KO = {
   "alert.fix.SERVICE_STATUS": "{node} 상태 확인(정상)으로 해결",
   "alert.fix.HEALTH_CHECK": "{node} 헬스체크 통과로 해결",
   "alert.fix.alert": "알림 해제로 해결",
+  "alert.cause": "추정 원인 (LLM, 확인 필요):",
   "feedback.up": "도움이 됐어요",
   "feedback.down": "도움이 안 됐어요",
   "feedback.thanks": "의견 감사합니다",
