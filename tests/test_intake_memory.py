@@ -171,6 +171,21 @@ async def card_of(state: HubState, who: IntegrationPrincipal, body: bytes, room:
     return await until(posted, timeout=30)
 
 
+async def fixed_by_a_restart(state: HubState, alert_id: str) -> None:
+    """A restart launched from the card of MOF-WAS-01's incident succeeds."""
+    task = await state.tasks.store.create(
+        room_id="budget",
+        requested_by="alice",
+        agent_id="mof-agent",
+        steps=[TaskStep(action="RESTART_SERVICE", node="MOF-WAS-01", params={"service": "tomcat"})],
+    )
+    await state.incidents.link_task(alert_id, task.id, "RESTART_SERVICE", "alice")
+    ok = [{"node": "MOF-WAS-01", "action": "RESTART_SERVICE", "ok": True}]
+    await state.tasks.store.transition(task.id, TaskState.DISPATCHED, "sent")
+    done = await state.tasks.store.transition(task.id, TaskState.SUCCEEDED, "done", results=ok)
+    await state.incident_actions.task_ended(done)
+
+
 async def test_the_hub_memory_names_the_earlier_fix_of_the_same_symptom_in_the_same_system(
     state: HubState,
 ) -> None:
@@ -180,17 +195,7 @@ async def test_the_hub_memory_names_the_earlier_fix_of_the_same_symptom_in_the_s
     assert who is not None
     first = await card_of(state, who, tomcat_down_on("10.10.1.11", "f1f1f1f1f1f1f1f1"), "budget")
     assert first["similar"] is None  # nothing resolved yet in BUDGET
-    task = await state.tasks.store.create(
-        room_id="budget",
-        requested_by="alice",
-        agent_id="mof-agent",
-        steps=[TaskStep(action="RESTART_SERVICE", node="MOF-WAS-01", params={"service": "tomcat"})],
-    )
-    await state.incidents.link_task(first["alert_id"], task.id, "RESTART_SERVICE", "alice")
-    ok = [{"node": "MOF-WAS-01", "action": "RESTART_SERVICE", "ok": True}]
-    await state.tasks.store.transition(task.id, TaskState.DISPATCHED, "sent")
-    done = await state.tasks.store.transition(task.id, TaskState.SUCCEEDED, "done", results=ok)
-    await state.incident_actions.task_ended(done)
+    await fixed_by_a_restart(state, first["alert_id"])
 
     # the same trouble on another WAS of the system: named, with what fixed it
     again = await card_of(state, who, tomcat_down_on("10.10.9.11", "f2f2f2f2f2f2f2f2"), "budget")
@@ -234,3 +239,47 @@ async def test_the_memory_outlives_the_hub_process(sqlite_db: Database, tmp_path
         assert card["similar"]["asset_code"] == "MOF-WAS-01"
         assert card["similar"].get("action") is None
         assert (tmp_path / "hub" / "chroma").is_dir()
+
+
+async def test_incidents_resolved_while_the_memory_was_off_are_found_once_it_is_on(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """The database is the source: the first use of the memory embeds what it lacks."""
+    await sqlite_db.import_cmdb(CMDB)
+    await sqlite_db.add_room("budget", "MOF/BUDGET")
+    await sqlite_db._run(lambda s: add_integration(s, "am", "alertmanager"))
+
+    def settings(memory: bool) -> Settings:
+        return Settings(
+            database_url=sqlite_db.url,
+            data_dir=tmp_path,
+            incident_card_interval=0.1,
+            incident_memory=memory,
+        )
+
+    before = HubState(settings(False))
+    await before.start()
+    try:
+        async with before.sessions() as session:
+            who = await integration_by_name(session, "am")
+        assert who is not None
+        first = await card_of(
+            before, who, tomcat_down_on("10.10.1.11", "e1e1e1e1e1e1e1e1"), "budget"
+        )
+        await fixed_by_a_restart(before, first["alert_id"])
+    finally:
+        await before.stop()
+    assert not (tmp_path / "chroma").exists()  # nothing embedded while it was off
+
+    after = HubState(settings(True))
+    await after.start()
+    try:
+        again = await card_of(
+            after, who, tomcat_down_on("10.10.9.11", "e2e2e2e2e2e2e2e2"), "budget"
+        )
+    finally:
+        await after.stop()
+    assert again["similar"]["alert_id"] == first["alert_id"]
+    assert again["similar"]["resolved_by"] == "task"
+    assert again["similar"]["action"] == "RESTART_SERVICE"
+    assert again["similar"]["resolution"] == "fixed by restarting MOF-WAS-01"

@@ -217,7 +217,13 @@ class IncidentActions:
         resolved = await self._store.move(
             link.incident_id,
             IncidentState.RESOLVED,
-            entry("resolved", by=task.requested_by, detail=f"{link.action} {task.id} succeeded"),
+            entry(
+                "resolved",
+                by=task.requested_by,
+                detail=f"{link.action} {task.id} succeeded",
+                task_id=task.id,
+                action=link.action,
+            ),
         )
         if resolved is None:  # resolved meanwhile, by its alert or another task
             self._cards.touch(link.incident_id)

@@ -5,6 +5,12 @@ It holds nothing itself: the incidents are in the process's chromadb (hub/sugges
 incidents.py, on the client the proactive bot's exemplar store uses too), embedded with
 the bot's e5 function, compared by the thresholds chosen there (SIMILAR_AT).
 
+The database is the source, the collection an index of it: the first time a process uses
+the memory it queues the most recent resolved incidents (BACKFILL) the collection lacks,
+with how they ended from their timeline. So an incident whose embedding was lost (the hub
+stopped first), one resolved on a hub with its own embedded chromadb, or those resolved
+before the memory was turned on, are found all the same.
+
 Off the request path: `remember` queues the incident and returns (a resolved alert's
 sender waits for its answer, and the first embedding loads chromadb and the model, a
 second or two); one worker embeds the queue in a thread. `similar` runs before a card's
@@ -21,14 +27,15 @@ import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cmdb.tables import Incident
-from hub.intake.memory import IncidentRecord, Similar
+from hub.intake.cards import record_of
+from hub.intake.memory import IncidentRecord, ResolvedBy, Similar, resolution_words
 from hub.intake.states import IncidentState
 from hub.suggest.exceptions import StoreUnavailable
 from hub.suggest.symptoms import PastIncident, choose, symptom_text
@@ -42,6 +49,8 @@ log = logging.getLogger("guardia.hub.incidents")
 DRAIN_WAIT = 5.0
 #: at most this long does the hub's stop wait for the queue
 CLOSE_WAIT = 10.0
+#: resolved incidents, the most recent first, checked against the collection at first use
+BACKFILL = 500
 
 
 def index_opener(data_dir: Path, chroma_url: str | None) -> Callable[[], IncidentIndex]:
@@ -77,6 +86,24 @@ def past_of(record: IncidentRecord) -> PastIncident | None:
     )
 
 
+def past_of_row(row: Incident) -> PastIncident | None:
+    """A resolved incident's entry from its row, how it ended read from its timeline."""
+    ending: dict[str, Any] = next(
+        (e for e in reversed(row.timeline) if e.get("event") == "resolved"), {}
+    )
+    action = ending.get("action") if ending.get("task_id") else None
+    by: ResolvedBy = "task" if action else "alert"
+    return past_of(
+        record_of(
+            row,
+            resolution=resolution_words(row.lang, by, action, row.node),
+            fixing_task_id=ending.get("task_id") if action else None,
+            fixing_action=action,
+            resolved_by=by,
+        )
+    )
+
+
 def similar_of(past: PastIncident) -> Similar:
     by = past.resolved_by if past.resolved_by in ("task", "alert") else None
     return Similar(
@@ -108,16 +135,43 @@ class EmbeddedMemory:
         if self._index is None:
             async with self._opening:
                 if self._index is None:
-                    self._index = await asyncio.to_thread(self._opener)
+                    index = await asyncio.to_thread(self._opener)
+                    await self._backfill(index)
+                    self._index = index
         return self._index
+
+    async def _backfill(self, index: IncidentIndex) -> None:
+        """Queue the recent resolved incidents the collection lacks (see the module)."""
+        try:
+            async with self._sessions() as session:
+                rows = await session.exec(
+                    select(Incident)
+                    .where(Incident.state == IncidentState.RESOLVED)
+                    .where(col(Incident.system).is_not(None))
+                    .order_by(col(Incident.resolved_at).desc())
+                    .limit(BACKFILL)
+                )
+                pasts = [p for p in map(past_of_row, rows) if p is not None and p.text]
+            have = await asyncio.to_thread(index.known, [p.incident_id for p in pasts])
+        except Exception:  # the memory works without what it missed
+            log.exception("the incident memory could not look back")
+            return
+        missing = [p for p in reversed(pasts) if p.incident_id not in have]
+        if missing:
+            log.info("the incident memory embeds %d earlier resolved incidents", len(missing))
+        for past in missing:
+            self._enqueue(past)
+
+    def _enqueue(self, past: PastIncident) -> None:
+        self._queue.put_nowait(past)
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._embed_queue(), name="incident-memory")
 
     async def remember(self, incident: IncidentRecord) -> None:
         past = past_of(incident)
         if past is None or not past.text:
             return
-        self._queue.put_nowait(past)
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._embed_queue(), name="incident-memory")
+        self._enqueue(past)
 
     async def _embed_queue(self) -> None:
         while True:
@@ -135,14 +189,14 @@ class EmbeddedMemory:
     async def similar(self, incident: IncidentRecord) -> Similar | None:
         if incident.system is None:
             return None
-        with contextlib.suppress(TimeoutError):  # at once when nothing is queued
-            async with asyncio.timeout(DRAIN_WAIT):
-                await self._queue.join()
         if not await self._has_history(incident.system, incident.incident_id):
             return None
         text = symptom_text(incident.title, incident.summary, incident.node)
         try:
             index = await self._open()
+            with contextlib.suppress(TimeoutError):  # at once when nothing is queued
+                async with asyncio.timeout(DRAIN_WAIT):
+                    await self._queue.join()
             candidates = await asyncio.to_thread(
                 index.nearest, text, incident.system, exclude=incident.incident_id
             )

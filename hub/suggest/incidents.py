@@ -78,6 +78,15 @@ class IncidentIndex:
             if i != exclude
         ]
 
+    def known(self, ids: list[str]) -> set[str]:
+        """Which of these incidents the collection holds."""
+        if not ids:
+            return set()
+        try:
+            return set(self._collection.get(ids=ids, include=[])["ids"])
+        except STORE_ERRORS as exc:
+            raise StoreUnavailable(f"the incident memory cannot be read: {exc}") from exc
+
     def count(self) -> int:
         return int(self._collection.count())
 
