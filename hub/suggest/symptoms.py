@@ -37,7 +37,7 @@ SUMMARY_LINES = 3
 MAX_TEXT = 600
 
 _IP = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b")
-#: CMDB-style asset codes (MOF-WAS-01, MOLIT-DB-02, MOF-STG-WAS-01): two hyphens or more,
+#: CMDB-style asset codes (ABC-WAS-01, XYZ-DB-02, ABC-STG-WAS-01): two hyphens or more,
 #: so that error codes (ORA-00060) and UTF-8 stay
 _ASSET = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+){2,}\b")
 _FIRING = re.compile(r"^\[(?:FIRING|RESOLVED):\d+\]\s*")
