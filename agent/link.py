@@ -336,4 +336,6 @@ class HubLink:
         pass
 
     async def error_received(self, message: Error) -> None:
+        if await self.events.refused(message):  # about an event: it says what becomes of it
+            return
         log.warning("the hub reports %s: %s (ref %s)", message.code, message.message, message.ref)

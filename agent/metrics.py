@@ -6,6 +6,7 @@
     guardia_agent_link_up                            1 while the hub has welcomed the link
     guardia_agent_reconnects_total                   links lost (or refused) and dialled again
     guardia_agent_events_total{severity}             AGENT_EVENTs made by log watches
+    guardia_agent_events_refused_total               AGENT_EVENTs the hub refused, dropped
 
 `outcome` is `succeeded`, `failed`, `refused` (never run: signature, deadline, config),
 `cancelled`, `timed_out` or `not_run` (a step after a failed one).
@@ -48,6 +49,11 @@ class AgentMetrics:
         self.events = Counter(
             "guardia_agent_events", "AGENT_EVENTs made by log watches", ["severity"], registry=r
         )
+        self.events_refused = Counter(
+            "guardia_agent_events_refused",
+            "AGENT_EVENTs the hub refused (FORBIDDEN: not this agent's node), dropped",
+            registry=r,
+        )
 
     def task_finished(self, finished: TaskFinished, *, refused: bool = False) -> None:
         for result in finished.results:
@@ -61,6 +67,9 @@ class AgentMetrics:
 
     def event_made(self, event: AgentEvent) -> None:
         self.events.labels(event.severity).inc()
+
+    def event_refused(self, event: AgentEvent) -> None:
+        self.events_refused.inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -153,6 +153,18 @@ class Settings(BaseSettings):
         description="seconds between two ALERT posts of one incident in its room; repeats "
         "in between fold into the next post",
     )
+    incident_memory: bool = Field(
+        True,
+        description="name the most similar earlier incident of the same system on a new "
+        "card, with what fixed it (resolved incidents embedded in chromadb, as the proactive "
+        "bot's exemplars); `0`: no memory, nothing embedded",
+    )
+    chroma_url: str | None = Field(
+        None,
+        description="`http(s)://HOST:PORT` of a `chroma run` server shared by several hubs "
+        "(the incident memory, the proactive bot's exemplars); unset: embedded under "
+        "`GUARDIA_DATA_DIR/chroma`",
+    )
     intake_max_bytes: int = Field(
         1024 * 1024, ge=1024, description="the largest intake request body, in bytes"
     )
@@ -191,15 +203,11 @@ class Settings(BaseSettings):
         description="threads one embedding uses (OpenMP, fixed when the model loads); one "
         "leaves the other cores to chat delivery, and OpenMP threads spin when cores are busy",
     )
-    chroma_url: str | None = Field(
-        None,
-        description="`http(s)://HOST:PORT` of a `chroma run` server shared by every hub; "
-        "unset: chromadb embedded under `GUARDIA_DATA_DIR/chroma`",
-    )
 
     @field_validator(
         "llm_base_url",
         "redis_url",
+        "chroma_url",
         "public_url",
         "slack_signing_secret",
         "slack_bot_token",
@@ -207,7 +215,6 @@ class Settings(BaseSettings):
         "mattermost_token",
         "mattermost_webhook_tokens",
         "metrics_token",
-        "chroma_url",
         mode="before",
     )
     @classmethod

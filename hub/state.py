@@ -34,13 +34,16 @@ from hub.intake.actions import IncidentActions
 from hub.intake.auth import IntegrationAuth
 from hub.intake.card_records import CardRecords
 from hub.intake.cards import CardPoster
+from hub.intake.cause import CauseWriter
 from hub.intake.memory import IncidentMemory, NoMemory
+from hub.intake.recall import EmbeddedMemory, index_opener
 from hub.intake.service import IntakeService
 from hub.intake.store import IncidentStore
 from hub.keys import load_audit_key, load_signing_key
 from hub.ops import db_timing
 from hub.ops.overview import OpsOverview
 from hub.ops.presence import PresenceStamp
+from hub.parser.llm import LlmSettings
 from hub.rooms.directory import RoomDirectory
 from hub.rooms.members import RoomMembers
 from hub.rooms.sequencer import RoomSequencer
@@ -193,6 +196,11 @@ class HubState:
             memory=self.incident_memory,
         )
         self.incident_actions.register_buttons(self.router)
+        if settings.incident_memory:  # resolved incidents in the process's chromadb
+            index = index_opener(settings.data_dir, settings.chroma_url)
+            self.use_incident_memory(EmbeddedMemory(self.sessions, index))
+        if settings.llm_base_url and (llm := LlmSettings.from_env()) is not None:
+            self.cards.causes = CauseWriter(llm)  # a probable cause on new cards
         self.tasks.watch_endings(self.incident_actions.task_ended)
         self.intake = IntakeService(
             self.sessions, self.incidents, self.cards, self.incident_actions, self.cmdb
@@ -249,6 +257,7 @@ class HubState:
         await self.sweeper.stop()
         await self.bridges.service.stop()
         await self.cards.stop()
+        await self.incident_memory.aclose()
         await self.intake.flush_counts()
         await self.incidents.close()
         await self.bot.stop()

@@ -8,7 +8,13 @@ from __future__ import annotations
 from protocol.codec import decode, decode_object, encode, from_object
 from protocol.codes import DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, CloseCode, ErrorCode
 from protocol.exceptions import BadFrame, BadJson, FrameTooLarge, ProtocolError, SignatureError
-from protocol.incident_frames import AgentEvent, Alert, EventAck, SimilarIncident
+from protocol.incident_frames import (
+    AgentEvent,
+    Alert,
+    EventAck,
+    ProbableCause,
+    SimilarIncident,
+)
 from protocol.messages import (
     Ack,
     Action,
@@ -87,6 +93,7 @@ __all__ = [
     "Message",
     "Ping",
     "Pong",
+    "ProbableCause",
     "ProtocolError",
     "SignatureError",
     "SimilarIncident",

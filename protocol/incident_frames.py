@@ -15,11 +15,29 @@ from protocol.messages import Id, Message, Severity, _Model
 
 
 class SimilarIncident(_Model):
-    """An earlier incident of the same system that looks alike, and what fixed it."""
+    """An earlier incident of the same system that looks alike, and what fixed it.
+
+    Structured so each reader words it in their own language: `resolved_by` says how it
+    ended (`task`: a task launched from its card, with its `action` and `node`; `alert`:
+    its sender resolved it); `resolution` is the same in the earlier incident's language,
+    for readers that cannot word it (or a `resolved_by` they do not know)."""
 
     at: str
     asset_code: str | None = None
     resolution: Annotated[str, Field(max_length=1000)]
+    alert_id: Id | None = None
+    resolved_by: Literal["task", "alert"] | None = None
+    action: Id | None = None
+    node: Id | None = None
+
+
+class ProbableCause(_Model):
+    """What most probably caused an incident, written by the hub's LLM from its text and the
+    similar incident, in both languages; a reading to check, never an instruction."""
+
+    ko: Annotated[str, Field(min_length=1, max_length=400)]
+    en: Annotated[str, Field(min_length=1, max_length=400)]
+    source: Literal["llm"] = "llm"
 
 
 class Alert(Message):
@@ -37,6 +55,7 @@ class Alert(Message):
     first_seen: str
     last_seen: str
     similar: SimilarIncident | None = None
+    probable_cause: ProbableCause | None = None
 
 
 class EventAck(Message):

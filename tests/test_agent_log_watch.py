@@ -30,7 +30,7 @@ from agent.daemon import AgentDaemon
 from agent.log_follow import MAX_LINE_BYTES, FileFollower
 from agent.log_match import LogMatcher
 from agent.outbox import OutboxFile
-from protocol import AgentEvent, EventAck
+from protocol import AgentEvent, Error, ErrorCode, EventAck
 from protocol.signing import public_key_to_pem
 
 # -- the matcher, pure ------------------------------------------------------------------------
@@ -333,6 +333,42 @@ async def test_lines_written_while_the_hub_is_down_arrive_when_it_is_back(
             await hub.send(EventAck(event_id=e["event_id"]))
         await hub.sync()
         assert await pending(daemon) == []
+
+
+async def test_an_event_the_hub_refuses_is_dropped_and_a_failed_one_kept(
+    hub: FakeHub, tmp_path: Path
+) -> None:
+    log = tmp_path / "app.log"
+    async with watching(hub, watch_config(tmp_path, min_interval=0.01, context=0)) as daemon:
+        await asyncio.wait_for(hub.connected.wait(), WAIT)
+        append(log, "ERROR payment failed\n")
+        refused = await hub.expect("AGENT_EVENT")
+        # FORBIDDEN (the CMDB gives the node to another agent): no resend will cure it
+        await hub.send(
+            Error(code=ErrorCode.FORBIDDEN, message="not yours", ref=refused["message_id"])
+        )
+        await hub.sync()
+        assert await pending(daemon) == []
+        refusals = daemon.metrics.registry.get_sample_value("guardia_agent_events_refused_total")
+        assert refusals == 1
+        append(log, "ERROR refund failed\n")
+        failed = await hub.expect("AGENT_EVENT")
+        # the hub could not store it: kept, and sent again on the next connection
+        await hub.send(Error(code=ErrorCode.INTERNAL, message="oops", ref=failed["message_id"]))
+        await hub.sync()
+        assert await pending(daemon) == [failed["event_id"]]
+        # an ERROR about something else (here, no frame of ours) changes nothing
+        await hub.send(Error(code=ErrorCode.FORBIDDEN, message="?", ref="not-an-event"))
+        await hub.sync()
+        assert await pending(daemon) == [failed["event_id"]]
+        assert hub.ws is not None
+        hub.connected.clear()
+        await hub.ws.close()  # the link drops: the kept event goes again, the refused never
+        await asyncio.wait_for(hub.connected.wait(), WAIT)
+        again = await hub.expect("AGENT_EVENT")
+        assert again["event_id"] == failed["event_id"]
+        await hub.sync()
+        assert all(f["msg_type"] != "AGENT_EVENT" for f in drain(hub))
 
 
 async def test_unacknowledged_events_are_resent_after_a_restart_of_the_agent(

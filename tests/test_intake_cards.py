@@ -8,6 +8,7 @@ import pytest
 
 from cmdb.tables import Incident
 from hub.intake.cards import alert_frame
+from hub.intake.memory import similar_words
 from protocol import decode, encode
 
 BUTTONS = [
@@ -74,13 +75,44 @@ def test_a_similar_incident_is_on_the_card_in_the_cards_language() -> None:
         "at": "2026-10-02T04:00:00Z",
         "asset_code": "MOF-WAS-02",
         "resolution": "MOF-WAS-02 재기동으로 해결",
+        "alert_id": "I0123456789AB",
+        "resolved_by": "task",
+        "action": "RESTART_SERVICE",
+        "node": "MOF-WAS-02",
     }
     frame = alert_frame(incident("firing", similar=similar))
     assert frame.similar is not None and frame.similar.asset_code == "MOF-WAS-02"
+    assert frame.similar.action == "RESTART_SERVICE" and frame.similar.resolved_by == "task"
     assert frame.content.endswith("\n2026-10-02 같은 증상: MOF-WAS-02 재기동으로 해결")
     english = alert_frame(incident("firing", lang="en", similar=similar, title="TomcatDown"))
     assert english.content.startswith("[FIRING] MOF-WAS-01 TomcatDown · 7x")
-    assert "Same symptom on 2026-10-02" in english.content
+    # worded from the fields, not from the earlier incident's Korean text
+    assert english.content.endswith("\nSame symptom on 2026-10-02: fixed by restarting MOF-WAS-02")
+    assert decode(encode(english)) == english
+
+
+@pytest.mark.parametrize(
+    ("similar", "ko", "en"),
+    [
+        ({"resolved_by": "alert", "resolution": "resolved when its alert cleared"},
+         "2026-10-02 (MOF-WAS-02) 같은 증상: 알림 해제로 해결",
+         "Same symptom on 2026-10-02 (MOF-WAS-02): resolved when its alert cleared"),
+        ({"resolved_by": "task", "action": "SERVICE_STATUS", "node": "MOF-WAS-02",
+          "resolution": "x"},
+         "2026-10-02 같은 증상: MOF-WAS-02 상태 확인(정상)으로 해결",
+         "Same symptom on 2026-10-02: resolved by a passing status check of MOF-WAS-02"),
+        # from a newer hub: an action this one cannot word, so the text it came with
+        ({"resolved_by": "task", "action": "REBOOT_NODE", "resolution": "MOF-WAS-02 재부팅"},
+         "2026-10-02 (MOF-WAS-02) 같은 증상: MOF-WAS-02 재부팅",
+         "Same symptom on 2026-10-02 (MOF-WAS-02): MOF-WAS-02 재부팅"),
+    ],
+)  # fmt: skip
+def test_how_an_earlier_incident_ended_is_worded_from_its_fields(
+    similar: dict[str, str], ko: str, en: str
+) -> None:
+    fields = {"at": "2026-10-02T04:00:00Z", "asset_code": "MOF-WAS-02", **similar}
+    assert similar_words(fields, "ko") == ko
+    assert similar_words(fields, "en") == en
 
 
 def test_a_card_on_no_node() -> None:

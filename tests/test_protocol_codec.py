@@ -80,7 +80,16 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "occurrences": 3,
         "first_seen": "2026-05-23T19:00:00Z",
         "last_seen": "2026-05-23T19:00:09Z",
-        "similar": {"at": "2026-05-01T10:00:00Z", "asset_code": "N1", "resolution": "restart"},
+        "similar": {
+            "at": "2026-05-01T10:00:00Z",
+            "asset_code": "N2",
+            "resolution": "N2 재기동으로 해결",
+            "alert_id": "I0",
+            "resolved_by": "task",
+            "action": "RESTART_SERVICE",
+            "node": "N2",
+        },
+        "probable_cause": {"ko": "힙 부족", "en": "Too small a heap", "source": "llm"},
     },
     "AGENT_EVENT": {
         "event_id": "e1",

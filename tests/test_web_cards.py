@@ -202,13 +202,22 @@ async def test_an_alert_is_one_card_that_later_alerts_of_the_same_id_update_in_p
     web_lab: WebLab,  # noqa: F811
 ) -> None:
     carol = await sign_in(browser, web_lab, "carol", room="budget", locale="en-US")
-    similar = {"at": "2026-11-03T10:00:00Z", "asset_code": "MOF-WAS-02", "resolution": "재기동"}
+    similar = {
+        "at": "2026-11-03T10:00:00Z",
+        "asset_code": "MOF-WAS-02",
+        "resolution": "MOF-WAS-02 재기동으로 해결",
+        "resolved_by": "task",
+        "action": "RESTART_SERVICE",
+        "node": "MOF-WAS-02",
+    }
     [first] = await carol.inject(alert("INC-1", "firing", 1, similar=similar))
     cards = carol.timeline("budget").locator('.card-alert[data-alert="INC-1"]')
     await expect(cards).to_have_count(1)
     await expect(cards.locator(".pill")).to_have_text("Firing")
     await expect(cards.locator(".badge")).to_have_text("High")
-    await expect(cards.locator(".alert-similar")).to_contain_text("MOF-WAS-02")
+    await expect(cards.locator(".alert-similar")).to_have_text(
+        "Same symptom on 03/11/2026: fixed by restarting MOF-WAS-02"
+    )
     await expect(cards.locator("button .btn-label")).to_have_text(
         ["Check service status", "Restart", "Acknowledge"]
     )
@@ -226,7 +235,15 @@ async def test_an_alert_is_one_card_that_later_alerts_of_the_same_id_update_in_p
     await expect(item).to_have_count(1)
     await expect(item).to_have_attribute("data-seq", str(first))
 
-    await carol.inject(alert("INC-1", "resolved", 9, similar=similar))
+    cause = {
+        "ko": "힙 메모리 부족으로 보입니다.",
+        "en": "The heap seems too small.",
+        "source": "llm",
+    }
+    await carol.inject(alert("INC-1", "resolved", 9, similar=similar, probable_cause=cause))
+    await expect(cards.locator(".alert-cause")).to_have_text(
+        "Probable cause (LLM, to be checked): The heap seems too small."
+    )
     await expect(cards.locator(".pill")).to_have_text("Resolved")
     await expect(cards.locator("button[data-code=RESTART_SERVICE]")).to_have_attribute(
         "data-state", "closed"
@@ -238,7 +255,10 @@ async def test_an_alert_is_one_card_that_later_alerts_of_the_same_id_update_in_p
     await expect(cards.locator(".pill")).to_have_text("해결됨")
     await expect(cards.locator(".alert-count")).to_have_text("9회")
     await expect(cards.locator(".alert-similar")).to_have_text(
-        "이전 유사 장애 (2026. 11. 03., MOF-WAS-02): 재기동"
+        "2026. 11. 03. 같은 증상: MOF-WAS-02 재기동으로 해결"
+    )
+    await expect(cards.locator(".alert-cause")).to_have_text(
+        "추정 원인 (LLM, 확인 필요): 힙 메모리 부족으로 보입니다."
     )
 
     # frames out of order (a history page after live ones): the newest state wins anyway

@@ -68,6 +68,8 @@ class Incident(SQLModel, table=True):
     #: the card's buttons (protocol Button objects), made once for the incident
     actions: list[dict[str, Any]] = _json()
     similar: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    #: the LLM's probable cause, {"ko": ..., "en": ...}, checked (hub/intake/cause.py)
+    cause: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
     #: bumped on every change; the card is behind while posted_version < version
     version: int = 1
     posted_version: int = 0

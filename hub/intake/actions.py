@@ -29,7 +29,7 @@ from hub.exceptions import ActionExpired, NotUnderstood, UnknownAction
 from hub.i18n import pick
 from hub.intake.cards import ACK, CardPoster, record_of
 from hub.intake.folding import entry
-from hub.intake.memory import IncidentMemory
+from hub.intake.memory import IncidentMemory, ResolvedBy, resolution_words
 from hub.intake.states import IncidentState
 from hub.intake.store import IncidentStore
 from hub.parser import ACTION_SEQUENCES, Plan, approval_required
@@ -43,11 +43,6 @@ log = logging.getLogger("guardia.hub.incidents")
 DIAGNOSTICS = ("FETCH_DB_LOCKS", "SERVICE_STATUS", "TAIL_LOG")
 #: actions whose success means the trouble is gone
 FIXING = frozenset({"RESTART_SERVICE", "HEALTH_CHECK", "SERVICE_STATUS"})
-_VERBS = {
-    "RESTART_SERVICE": ("재기동", "a restart"),
-    "HEALTH_CHECK": ("상태 확인", "a passing health check"),
-    "SERVICE_STATUS": ("서비스 상태 확인", "a passing status check"),
-}
 
 
 class IncidentActions:
@@ -222,29 +217,35 @@ class IncidentActions:
         resolved = await self._store.move(
             link.incident_id,
             IncidentState.RESOLVED,
-            entry("resolved", by=task.requested_by, detail=f"{link.action} {task.id} succeeded"),
+            entry(
+                "resolved",
+                by=task.requested_by,
+                detail=f"{link.action} {task.id} succeeded",
+                task_id=task.id,
+                action=link.action,
+            ),
         )
         if resolved is None:  # resolved meanwhile, by its alert or another task
             self._cards.touch(link.incident_id)
             return
-        ko, en = _VERBS[link.action]
-        where = resolved.node or ""
-        resolution = pick(
-            resolved.lang, f"{where} {ko}(으)로 해결".strip(), f"fixed by {en} on {where}".strip()
-        )
-        await self.resolved(resolved, resolution, task.id, link.action)
+        await self.resolved(resolved, "task", task.id, link.action)
 
     async def resolved(
         self,
         incident: Incident,
-        resolution: str,
+        by: ResolvedBy,
         task_id: str | None = None,
         action: str | None = None,
     ) -> None:
         """Hand a resolved incident to the memory and bring its card up to date."""
         self._cards.touch(incident.id)
+        words = resolution_words(incident.lang, by, action, incident.node)
         record = record_of(
-            incident, resolution=resolution, fixing_task_id=task_id, fixing_action=action
+            incident,
+            resolution=words,
+            fixing_task_id=task_id,
+            fixing_action=action,
+            resolved_by=by,
         )
         try:
             await self.memory.remember(record)

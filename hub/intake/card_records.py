@@ -68,6 +68,16 @@ class CardRecords:
                 sa.update(T).where(T.c.id == incident_id).values(actions=actions, similar=similar),
             )
 
+    async def save_cause(self, incident_id: str, cause: dict[str, str]) -> None:
+        """The LLM's probable cause: a change of the card (its version moves on)."""
+        async with self._sessions() as session, session.begin():
+            await run(
+                session,
+                sa.update(T)
+                .where(T.c.id == incident_id)
+                .values(cause=cause, version=T.c.version + 1),
+            )
+
     async def behind(self, limit: int = 100) -> list[str]:
         """Incidents whose card is older than their state (a hub stopped before posting)."""
         async with self._sessions() as session:

@@ -20,12 +20,13 @@ from cmdb.tables import Incident, utcnow
 from hub.commands.buttons import ButtonStore
 from hub.i18n import pick
 from hub.intake.card_records import CardRecords
-from hub.intake.memory import IncidentMemory, IncidentRecord
+from hub.intake.cause import CauseWriter
+from hub.intake.memory import IncidentMemory, IncidentRecord, Similar, similar_words
 from hub.intake.signals import KIND_ACTIONS, clip
 from hub.intake.states import IncidentState
 from hub.rooms.voice import BOT_NAME, BotVoice
 from hub.tasks.store import iso
-from protocol import Alert, Button, ItsmMetadata, SimilarIncident
+from protocol import Alert, Button, ItsmMetadata, ProbableCause, SimilarIncident
 
 log = logging.getLogger("guardia.hub.incidents")
 
@@ -75,12 +76,10 @@ def describe(row: Incident) -> str:
         f"[{en}] {where}{row.title} · {row.occurrences}x · last {iso(row.last_seen)}",
     )
     if row.similar:
-        similar = row.similar
-        text += pick(
-            row.lang,
-            f"\n{similar['at'][:10]} 같은 증상: {similar['resolution']}",
-            f"\nSame symptom on {similar['at'][:10]}: {similar['resolution']}",
-        )
+        text += "\n" + similar_words(row.similar, row.lang)
+    if row.cause:
+        text += pick(row.lang, "\n추정 원인(LLM): ", "\nProbable cause (LLM): ")
+        text += str(row.cause.get(row.lang if row.lang in ("ko", "en") else "en", ""))
     return text
 
 
@@ -109,6 +108,7 @@ def alert_frame(row: Incident) -> Alert:
         first_seen=iso(row.first_seen),
         last_seen=iso(row.last_seen),
         similar=SimilarIncident.model_validate(row.similar) if row.similar else None,
+        probable_cause=ProbableCause.model_validate(row.cause) if row.cause else None,
         content=describe(row),
         is_widget=bool(buttons),
         interactive_actions=buttons,
@@ -139,6 +139,9 @@ class CardPoster:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
         self._last_sweep = 0.0
+        #: writes a probable cause with the LLM, after the first post (cause.py); optional
+        self.causes: CauseWriter | None = None
+        self._explaining: set[asyncio.Task[None]] = set()
 
     def touch(self, incident_id: str) -> None:
         """The incident changed: its card follows, now or at the end of its interval."""
@@ -150,11 +153,14 @@ class CardPoster:
         task.add_done_callback(lambda _: self._workers.pop(incident_id, None))
 
     async def stop(self) -> None:
-        for task in list(self._workers.values()):
+        running = [*self._workers.values(), *self._explaining]
+        for task in running:
             task.cancel()
-        for task in list(self._workers.values()):
+        for task in running:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.causes is not None:
+            await self.causes.aclose()
 
     async def sweep(self) -> None:
         """Post cards that fell behind their incident (every SWEEP_EVERY seconds)."""
@@ -212,16 +218,24 @@ class CardPoster:
         except Exception:  # a card without its similar incident beats no card
             log.exception("the incident memory failed on %s", row.id)
             similar = None
-        similar_json = None
-        if similar is not None:
-            similar_json = {
-                "at": similar.at,
-                "asset_code": similar.asset_code,
-                "resolution": similar.resolution,
-            }
+        similar_json = similar.json() if similar is not None else None
         await self._records.save_card_parts(row.id, actions, similar_json)
         row.actions, row.similar = actions, similar_json
+        if self.causes is not None:  # the card does not wait for the LLM
+            task = asyncio.ensure_future(self._explain(row, similar))
+            self._explaining.add(task)
+            task.add_done_callback(self._explaining.discard)
         return row
+
+    async def _explain(self, row: Incident, similar: Similar | None) -> None:
+        assert self.causes is not None
+        try:
+            cause = await self.causes.write(record_of(row), similar)
+            if cause is not None:
+                await self._records.save_cause(row.id, cause)
+                self.touch(row.id)
+        except Exception:
+            log.exception("the probable cause of incident %s was not kept", row.id)
 
     async def _make_buttons(self, row: Incident) -> list[dict[str, Any]]:
         assert row.room_id is not None

@@ -1,14 +1,36 @@
 """What the hub remembers of resolved incidents, to name a similar one on a new card.
 
 `IncidentMemory` is the seam: the hub hands it every resolved incident with what fixed it
-(`remember`) and asks it about each new one (`similar`). `NoMemory` is the default; a
-memory built on embeddings (hub/suggest's chromadb store) plugs in at the composition root.
+(`remember`) and asks it about each new one (`similar`). `NoMemory` is the default; the
+memory built on embeddings (recall.py: hub/suggest's chromadb, the proactive bot's
+embedding) plugs in at the composition root (`HubState.use_incident_memory`).
+
+A `Similar` is structured so that each reader gets it in their own language: when it was
+(`at`), where (`asset_code`), how it ended (`resolved_by`: a task launched from its card,
+or its alert), and for a task its `action` and the `node` it ran on. `resolution` is the
+same in words, in the earlier incident's language, for readers that cannot word it
+(`similar_words` is the hub's own wording, for the card's text fallback).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Literal, Protocol
+
+from hub.i18n import pick
+
+ResolvedBy = Literal["task", "alert"]
+
+#: what fixed an incident, by the fixing task's action: (Korean, English), {node} filled in
+FIX_WORDS = {
+    "RESTART_SERVICE": ("{node} 재기동으로 해결", "fixed by restarting {node}"),
+    "SERVICE_STATUS": (
+        "{node} 상태 확인(정상)으로 해결",
+        "resolved by a passing status check of {node}",
+    ),
+    "HEALTH_CHECK": ("{node} 헬스체크 통과로 해결", "resolved by a passing health check of {node}"),
+}
+BY_ALERT = ("알림 해제로 해결", "resolved when its alert cleared")
 
 
 @dataclass(frozen=True)
@@ -25,10 +47,11 @@ class IncidentRecord:
     summary: str
     first_seen: str
     resolved_at: str | None = None
-    #: e.g. "MOLIT-WAS-02 RESTART_SERVICE (T0123456789AB)", or "resolved by alertmanager"
+    #: the fix in words, in the incident's language (`resolution_words`)
     resolution: str | None = None
     fixing_task_id: str | None = None
     fixing_action: str | None = None
+    resolved_by: ResolvedBy | None = None
 
 
 @dataclass(frozen=True)
@@ -38,12 +61,61 @@ class Similar:
     at: str
     asset_code: str | None
     resolution: str
+    alert_id: str | None = None
+    resolved_by: ResolvedBy | None = None
+    action: str | None = None
+    node: str | None = None
+
+    def json(self) -> dict[str, Any]:
+        """The ALERT frame's `similar` (protocol.md), the unset fields left out."""
+        out: dict[str, Any] = {
+            "at": self.at,
+            "asset_code": self.asset_code,
+            "resolution": self.resolution,
+        }
+        for name in ("alert_id", "resolved_by", "action", "node"):
+            if (value := getattr(self, name)) is not None:
+                out[name] = value
+        return out
+
+
+def resolution_words(
+    lang: str, resolved_by: ResolvedBy | None, action: str | None, node: str | None
+) -> str | None:
+    """How an incident ended, in `lang`; None when there is nothing structured to word."""
+    if resolved_by == "alert":
+        return pick(lang, *BY_ALERT)
+    if resolved_by == "task" and action in FIX_WORDS:
+        ko, en = FIX_WORDS[action]
+        return pick(lang, ko, en).format(node=node or "").replace("  ", " ").strip()
+    return None
+
+
+def similar_words(similar: dict[str, Any], lang: str) -> str:
+    """A card's similar incident as one line in `lang` (the frame's `content` fallback):
+    "2026-11-03 같은 증상: MOLIT-WAS-02 재기동으로 해결"."""
+    day = str(similar.get("at", ""))[:10]
+    fix = resolution_words(
+        lang, similar.get("resolved_by"), similar.get("action"), similar.get("node")
+    )
+    # a fix by a task names its node; otherwise the earlier incident's node goes first
+    where = (
+        ""
+        if fix is not None and similar.get("resolved_by") == "task"
+        else similar.get("asset_code")
+    )
+    if fix is None:
+        fix = str(similar.get("resolution", ""))
+    at = f"{day} ({where})" if where else day
+    return pick(lang, f"{at} 같은 증상: {fix}", f"Same symptom on {at}: {fix}")
 
 
 class IncidentMemory(Protocol):
     async def remember(self, incident: IncidentRecord) -> None: ...
 
     async def similar(self, incident: IncidentRecord) -> Similar | None: ...
+
+    async def aclose(self) -> None: ...
 
 
 class NoMemory:
@@ -53,4 +125,7 @@ class NoMemory:
         return None
 
     async def similar(self, incident: IncidentRecord) -> Similar | None:
+        return None
+
+    async def aclose(self) -> None:
         return None

@@ -22,7 +22,6 @@ from cmdb.index import CmdbIndex
 from cmdb.integrations import IntegrationPrincipal, count_alerts
 from cmdb.tables import Node, Room
 from hub.commands.cmdb_snapshot import CmdbSnapshot
-from hub.i18n import pick
 from hub.intake.actions import IncidentActions
 from hub.intake.agent_events import read_agent_event
 from hub.intake.cards import CardPoster
@@ -168,8 +167,7 @@ class IntakeService:
             if outcome.change == "resolved":
                 row = await self._store.get(outcome.incident_id)
                 if row is not None:
-                    why = pick(row.lang, "알림 해제로 해결", "resolved by its alert")
-                    await self._actions.resolved(row, why)
+                    await self._actions.resolved(row, "alert")
             else:
                 self._cards.touch(outcome.incident_id)
         return answer_of(outcomes), outcomes

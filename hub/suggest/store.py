@@ -8,8 +8,8 @@ hubs sharing one `chroma run` server all see each other's.
 
 Where it lives: `chromadb.PersistentClient(<data_dir>/chroma)` by default;
 `chromadb.HttpClient` when a URL is given (GUARDIA_CHROMA_URL). `open_store` keeps one
-client per target per process (chromadb refuses two differently-configured clients for one
-path). Telemetry is off: nothing dials out.
+store per target per process, on the process's one client for it (chroma.py, shared with
+the incident memory). Telemetry is off: nothing dials out.
 """
 
 from __future__ import annotations
@@ -19,17 +19,13 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
-from urllib.parse import urlsplit
+from typing import Literal, cast
 
-import chromadb
-import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Where
-from chromadb.config import Settings
-from chromadb.errors import ChromaError
 
+from hub.suggest.chroma import STORE_ERRORS, chroma_client, target_of
 from hub.suggest.embedding import E5Embedding, Vector, embed, use_threads
 from hub.suggest.exceptions import StoreUnavailable
 from hub.suggest.exemplars import EXEMPLARS
@@ -45,7 +41,7 @@ DISMISSAL = "dismissal"
 #: longest dismissal stored; chat lines are cut like this before they are embedded anyway
 MAX_DISMISSAL_CHARS = 500
 
-_STORE_ERRORS = (ChromaError, httpx.HTTPError, ValueError, OSError)
+_STORE_ERRORS = STORE_ERRORS
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +56,6 @@ class Similarities:
 def _id(prefix: str, *parts: str) -> str:
     digest = hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
     return f"{prefix}-{digest[:32]}"
-
-
-def _settings() -> Settings:
-    return Settings(anonymized_telemetry=False)
 
 
 class ExemplarStore:
@@ -177,18 +169,6 @@ _stores: dict[str, ExemplarStore] = {}
 _stores_lock = threading.Lock()
 
 
-def _http_client(url: str) -> ClientAPI:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise StoreUnavailable(f"GUARDIA_CHROMA_URL must be http(s)://HOST[:PORT], not {url!r}")
-    ssl = parts.scheme == "https"
-    port = parts.port or (443 if ssl else 8000)
-    try:
-        return chromadb.HttpClient(host=parts.hostname, port=port, ssl=ssl, settings=_settings())
-    except _STORE_ERRORS as exc:
-        raise StoreUnavailable(f"no chromadb server answers at {url}: {exc}") from exc
-
-
 def open_store(
     data_dir: Path | str | None, chroma_url: str | None = None, *, threads: int | None = None
 ) -> ExemplarStore:
@@ -201,22 +181,9 @@ def open_store(
     """
     if threads is not None:
         use_threads(threads)
-    if chroma_url:
-        target = chroma_url.rstrip("/")
-    elif data_dir is not None:
-        target = str((Path(data_dir) / "chroma").resolve())
-    else:
-        target = ":memory:"
+    target = target_of(data_dir, chroma_url)
     with _stores_lock:
         store = _stores.get(target)
         if store is None:
-            client: Any
-            if chroma_url:
-                client = _http_client(target)
-            elif data_dir is not None:
-                Path(target).mkdir(parents=True, exist_ok=True)
-                client = chromadb.PersistentClient(path=target, settings=_settings())
-            else:
-                client = chromadb.EphemeralClient(settings=_settings())
-            store = _stores[target] = ExemplarStore(client)
+            store = _stores[target] = ExemplarStore(chroma_client(data_dir, chroma_url))
         return store

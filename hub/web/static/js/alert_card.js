@@ -4,19 +4,36 @@
 import { buttonRow } from "./buttons.js";
 import { cardHead, field } from "./cards.js";
 import { el } from "./dom.js";
-import { formatDate, formatDateTime, formatTime, label, t, tn } from "./i18n.js";
+import { formatDate, formatDateTime, formatTime, label, lang, t, tn } from "./i18n.js";
 
 const STATUS_TONE = { firing: "bad", acknowledged: "warn", resolved: "ok" };
 const SEVERITIES = new Set(["LOW", "MEDIUM", "HIGH", "CRITICAL"]);
 
-/** Buttons an incident's state has settled: who acknowledged it, nothing to restart once resolved. */
-function alertSettled(alert, button) {
+// a card's diagnostics may be run again and again while the incident is open
+const DIAGNOSTICS = new Set(["SERVICE_STATUS", "FETCH_DB_LOCKS", "TAIL_LOG"]);
+
+/** Whether a task for this diagnostic on this node began after our press and has ended. */
+function pressAnswered(ctx, alert, button) {
+  const own = ctx.store.button(button.action_id);
+  if (own.state !== "pressed" || own.since == null) return false;
+  for (const task of ctx.store.tasks.values()) {
+    if (task.roomId !== alert.room_id || !task.isFinal || !(task.anchorSeq > own.since)) continue;
+    const rows = task.finished?.results ?? [];
+    if (rows.some((row) => row.action === button.command_code && row.node === alert.asset_code)) return true;
+  }
+  return false;
+}
+
+/** Buttons an incident's state has settled: who acknowledged it, nothing to restart once
+ * resolved; a diagnostic whose run has ended is ready to run again. */
+function alertSettled(ctx, alert, button) {
   const code = button.command_code;
   if (code === "ACK_ALERT") {
     if (alert.status === "acknowledged") return { state: "used", by: alert.acknowledged_by ?? null };
     if (alert.status === "resolved") return { state: "closed" };
   }
   if (code === "RESTART_SERVICE" && alert.status === "resolved") return { state: "closed" };
+  if (DIAGNOSTICS.has(code) && pressAnswered(ctx, alert, button)) return { state: "idle" };
   return null;
 }
 
@@ -40,12 +57,39 @@ function seen(alert) {
   ];
 }
 
+const FIXES = new Set(["RESTART_SERVICE", "SERVICE_STATUS", "HEALTH_CHECK"]);
+
+/** How the earlier incident ended, worded from its structured fields; null when they say
+ * nothing this app knows (its `resolution` text, in the earlier incident's language, then). */
+function fixWords(similar) {
+  if (similar.resolved_by === "alert") return t("alert.fix.alert");
+  if (similar.resolved_by === "task" && FIXES.has(similar.action)) {
+    return t(`alert.fix.${similar.action}`, { node: similar.node ?? similar.asset_code ?? "" }).trim();
+  }
+  return null;
+}
+
 function similarLine(similar) {
-  if (!similar || typeof similar !== "object" || !similar.resolution) return null;
+  if (!similar || typeof similar !== "object" || !similar.at) return null;
+  const worded = fixWords(similar);
+  const fix = worded ?? similar.resolution ?? "";
+  if (!fix) return null;
+  // a task's fix names its node; otherwise the earlier incident's node goes with the date
+  const asset = worded && similar.resolved_by === "task" ? null : similar.asset_code;
+  const at = formatDate(similar.at);
   return el("p", {
     class: "alert-similar",
-    text: t("alert.similar", { at: formatDate(similar.at), asset: similar.asset_code ?? "", resolution: similar.resolution }),
+    text: asset ? t("alert.similarAt", { at, asset, fix }) : t("alert.similar", { at, fix }),
+    data: { similarTo: similar.alert_id ?? null, resolvedBy: similar.resolved_by ?? null, action: similar.action ?? null },
   });
+}
+
+/** The LLM's reading of the incident, in the reader's language: marked as such, plain text. */
+function causeLine(cause) {
+  if (!cause || typeof cause !== "object") return null;
+  const text = cause[lang()] ?? cause.en ?? cause.ko;
+  if (typeof text !== "string" || !text) return null;
+  return el("p", { class: "alert-cause" }, [el("span", { class: "alert-cause-label", text: t("alert.cause") }), " ", text]);
 }
 
 /** The body of the first ALERT of an incident; later ones render nothing by themselves. */
@@ -64,6 +108,7 @@ export function alertCard(ctx, frame) {
       field(t("alert.seen"), seen(alert)),
     ]),
     similarLine(alert.similar),
-    buttonRow(ctx, alert, alert.interactive_actions, { derive: (button) => alertSettled({ ...alert, status }, button) }),
+    causeLine(alert.probable_cause),
+    buttonRow(ctx, alert, alert.interactive_actions, { derive: (button) => alertSettled(ctx, { ...alert, status }, button) }),
   ]);
 }

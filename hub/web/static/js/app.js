@@ -188,6 +188,8 @@ export class App {
       this.sidebar.renderRooms(); // approval requests waiting for this user
     }
     if (frame.msg_type === "ALERT" && frame.alert_id) timeline.refreshAlert(frame.alert_id);
+    // a card's diagnostic that has run may be pressed again: its card shows it
+    if (frame.msg_type === "TASK_FINISHED") this.refreshAlerts(frame.room_id);
     if (frame.msg_type === "BUTTON_STATE") for (const id of frame.action_ids ?? []) timeline.refreshAction(id);
     if (frame.msg_type === "ERROR" && frame.ref) this.refusedAction(frame);
     if (this.isNews(frame) && frame.room_id !== this.active && !echo) {
@@ -195,6 +197,13 @@ export class App {
       this.sidebar.renderRooms();
     }
     this.caughtUp(room);
+  }
+
+  refreshAlerts(roomId) {
+    const timeline = this.timelines.get(roomId);
+    for (const view of this.store.alerts.values()) {
+      if (view.latest?.room_id === roomId) timeline?.refreshAlert(view.alertId);
+    }
   }
 
   /** Whether a frame counts as unread: a new alert does, its later updates do not. */
@@ -256,7 +265,7 @@ export class App {
       return;
     }
     this.store.actionsSent.set(id, button.action_id);
-    this.store.setButton(button.action_id, "pressed");
+    this.store.setButton(button.action_id, "pressed", null, this.store.room(frame.room_id)?.highest ?? 0);
     for (const timeline of this.timelines.values()) timeline.refreshAction(button.action_id);
   }
 

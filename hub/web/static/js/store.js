@@ -113,11 +113,12 @@ export class Store {
   }
 
   button(actionId) {
-    return this.buttons.get(actionId) ?? { state: "idle", error: null };
+    return this.buttons.get(actionId) ?? { state: "idle", error: null, since: null };
   }
 
-  setButton(actionId, state, error = null) {
-    this.buttons.set(actionId, { state, error });
+  /** `since`: the room's newest seq when we pressed (what came of the press comes after). */
+  setButton(actionId, state, error = null, since = null) {
+    this.buttons.set(actionId, { state, error, since });
   }
 
   /** Approve/Reject: approvers and admins in the plan's scope. The hub checks again. */
