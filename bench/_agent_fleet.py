@@ -252,10 +252,7 @@ class Link:
         ledger.runs[task_id] = 1
         self.running.add(task_id)
         await ws.send(encode(TaskAccepted(task_id=task_id)))
-        low, high = self.fleet.task_seconds
-        asyncio.get_running_loop().call_later(
-            random.uniform(low, high), lambda: asyncio.ensure_future(self._finish(task))
-        )
+        self.fleet.schedule(self, task)
 
     async def _finish(self, task: TaskAssign) -> None:
         results = [
@@ -291,6 +288,30 @@ class Fleet:
         self.reconnects = self.bad_frames = 0
         self.rtts: list[float] = []
         self.ledger = TaskLedger()
+        self.armed: tuple[float, float] | None = None  # (loop time, spread) of `arm`
+        self.waiting: list[tuple[Link, TaskAssign]] = []
+
+    def schedule(self, link: Link, task: TaskAssign) -> None:
+        """Finish a task after task_seconds; before `arm`, within its window (the storm's
+        tasks in flight end around the kill: some before, some while the hub is down)."""
+        loop = asyncio.get_running_loop()
+        if self.armed is None:
+            self.waiting.append((link, task))
+            return
+        at, spread = self.armed
+        low, high = self.task_seconds
+        when = max(at + random.uniform(-spread, spread), loop.time() + random.uniform(low, high))
+        loop.call_at(when, lambda: asyncio.ensure_future(link._finish(task)))
+
+    def arm(self, finish_at: float, spread: float) -> None:
+        """Tasks held so far end around `finish_at` (monotonic); handshakes are no longer
+        paced: in a storm every agent dials on its own backoff."""
+        loop = asyncio.get_running_loop()
+        self.armed = (loop.time() + (finish_at - time.monotonic()), spread)
+        self.dialling = asyncio.Semaphore(len(self.links) + 1)
+        waiting, self.waiting = self.waiting, []
+        for link, task in waiting:
+            self.schedule(link, task)
 
     def report(self, since: float, with_rtts: bool) -> dict[str, Any]:
         back = [link.welcomed_at for link in self.links if link.ready and link.welcomed_at > since]
@@ -319,6 +340,7 @@ class Fleet:
         }
         if with_rtts:
             out["rtts"] = self.rtts
+            out["back_times"] = back
         return out
 
 
@@ -337,6 +359,9 @@ async def serve() -> None:
         if cmd == "go":
             tasks = [asyncio.create_task(link.run()) for link in fleet.links]
             reply: dict[str, Any] = {"ok": True}
+        elif cmd == "arm":
+            fleet.arm(command["finish_at"], command["spread"])
+            reply = {"ok": True}
         elif cmd == "mark":
             fleet.rtts = []
             reply = {"ok": True}
