@@ -31,6 +31,7 @@ import random
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,7 @@ class Link:
         self.pings: dict[str, float] = {}  # PING message_id -> sent at (agent mode)
         self.running: set[str] = set()
         self.unacked: dict[str, str] = {}  # task id -> encoded TASK_FINISHED
+        self._pace: asyncio.Semaphore | None = None  # held from dialling to WELCOME
 
     async def run(self) -> None:
         config = self.fleet.agent_config
@@ -113,29 +115,50 @@ class Link:
             await asyncio.sleep(next(conflicts) if conflict else next(delays))
 
     async def session(self) -> tuple[int | None, float | None, bool]:
-        """One connection: (final close code or None, seconds after WELCOME, a 4409)."""
+        """One connection: (final close code or None, seconds after WELCOME, a 4409).
+
+        A dial counts against the fleet's pace (`dialling`) until WELCOME or its failure: the
+        hub answers the WebSocket handshake before its database work, so pacing handshakes
+        alone would queue hellos on the hub without bound.
+        """
+        pace = self.fleet.dialling
+        await pace.acquire()
+        self._pace = pace
+        try:
+            return await self._connection()
+        finally:
+            self._unpace()
+
+    def _unpace(self) -> None:
+        pace, self._pace = self._pace, None
+        if pace is not None:
+            pace.release()
+
+    async def _connection(self) -> tuple[int | None, float | None, bool]:
         fleet = self.fleet
         config = fleet.agent_config
+        t0 = time.monotonic()
         try:
-            async with fleet.dialling:
-                ws = await connect(
-                    fleet.url,
-                    additional_headers={"Authorization": f"Bearer {self.token}"},
-                    user_agent_header=f"guardia-agent/{__version__}",
-                    open_timeout=config.connect_timeout,
-                    ping_interval=config.heartbeat.interval,
-                    ping_timeout=config.heartbeat.timeout,
-                    close_timeout=5,
-                    max_size=DEFAULT_MAX_FRAME_BYTES,
-                    compression=None,
-                    local_addr=(fleet.source, 0),
-                )
+            ws = await connect(
+                fleet.url,
+                additional_headers={"Authorization": f"Bearer {self.token}"},
+                user_agent_header=f"guardia-agent/{__version__}",
+                open_timeout=config.connect_timeout,
+                ping_interval=config.heartbeat.interval,
+                ping_timeout=config.heartbeat.timeout,
+                close_timeout=5,
+                max_size=DEFAULT_MAX_FRAME_BYTES,
+                compression=None,
+                local_addr=(fleet.source, 0),
+            )
         except InvalidStatus as exc:
             fleet.refused += 1
+            fleet.why[f"HTTP {exc.response.status_code}"] += 1
             verdict = handshake_verdict(exc.response.status_code)
             return (exc.response.status_code if verdict else None), None, False
-        except (OSError, TimeoutError, WebSocketException):
+        except (OSError, TimeoutError, WebSocketException) as exc:
             fleet.failed += 1
+            fleet.why[type(exc).__name__] += 1
             return None, None, False
         self.ws = ws
         fleet.opened += 1
@@ -150,14 +173,18 @@ class Link:
                     while not self.ready:
                         await self._receive(ws)
             welcomed = time.monotonic()
+            self._unpace()
+            fleet.dial_seconds.append(welcomed - t0)
             heartbeat = asyncio.create_task(self._heartbeat(ws))
             while True:
                 await self._receive(ws)
         except TimeoutError:
             fleet.no_welcome += 1
+            fleet.why["no WELCOME in time"] += 1
             return None, None, False
         except ConnectionClosed as exc:
             code = exc.rcvd.code if exc.rcvd is not None else None
+            fleet.why[f"closed {code} {'after' if welcomed else 'before'} WELCOME"] += 1
             stayed = None if welcomed is None else time.monotonic() - welcomed
             verdict = close_verdict(code)
             return (code if verdict else None), stayed, is_conflict(code)
@@ -288,6 +315,8 @@ class Fleet:
         self.reconnects = self.bad_frames = 0
         self.rtts: list[float] = []
         self.ledger = TaskLedger()
+        self.why: Counter[str] = Counter()  # how dials and links ended
+        self.dial_seconds: list[float] = []  # dial -> WELCOME, of the dials that got there
         self.armed: tuple[float, float] | None = None  # (loop time, spread) of `arm`
         self.waiting: list[tuple[Link, TaskAssign]] = []
 
@@ -330,6 +359,7 @@ class Fleet:
             "reconnects": self.reconnects,
             "final": sum(link.final is not None for link in self.links),
             "bad_frames": self.bad_frames,
+            "why": self.why,
             "runs": ledger.runs,
             "acked": list(ledger.acked),
             "redelivered": ledger.redelivered,
@@ -341,6 +371,7 @@ class Fleet:
         if with_rtts:
             out["rtts"] = self.rtts
             out["back_times"] = back
+            out["dial_seconds"] = self.dial_seconds
         return out
 
 

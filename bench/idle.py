@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ class Result:
     hold_seconds: float = 0.0
     failed: int = 0
     reconnects: int = 0
+    dials: list[float] | None = None  # dial -> WELCOME, seconds
 
     @property
     def connects_per_second(self) -> float:
@@ -146,6 +148,12 @@ async def ramp_and_hold(
         result.failed = totals(reports, "failed") + totals(reports, "refused")
         result.failed += totals(reports, "no_welcome")
         result.reconnects = totals(reports, "reconnects")
+        why: Counter[str] = Counter()
+        for report in reports:
+            why.update(report["why"])
+        if why:
+            print(f"  {name}: dials and links that ended: {dict(why.most_common())}")
+        result.dials = sorted(x for r in reports for x in r["dial_seconds"])
         print(
             f"  {name}: held {result.held_after_hold:,} after {args.hold:g} s, "
             f"{len(result.rtts):,} heartbeats, "
@@ -171,6 +179,8 @@ def table(results: list[Result]) -> str:
         "hb p50 ms",
         "hb p99 ms",
         "hb max ms",
+        "dial p50 ms",
+        "dial p99 ms",
         "CPU ms/connect",
         "idle CPU",
         "failed dials",
@@ -193,6 +203,8 @@ def table(results: list[Result]) -> str:
                 fmt(1e3 * percentile(rtts, 0.50), 2),
                 fmt(1e3 * percentile(rtts, 0.99), 2),
                 fmt(1e3 * rtts[-1], 1) if rtts else "-",
+                fmt(1e3 * percentile(r.dials or [], 0.50), 1),
+                fmt(1e3 * percentile(r.dials or [], 0.99), 1),
                 fmt(1e3 * r.ramp_cpu / max(1, r.held_after_ramp), 2),
                 f"{fmt(100 * r.hold_cpu / max(1e-3, r.hold_seconds), 1)}%",
                 f"{r.failed:,}",
@@ -291,7 +303,10 @@ def main(argv: list[str] | None = None) -> int:
     options.add_argument("--agents", type=int, default=15_000, help="connections per server")
     options.add_argument("--procs", type=int, default=4, help="client processes")
     options.add_argument(
-        "--concurrency", type=int, default=64, help="handshakes in flight per client process"
+        "--concurrency",
+        type=int,
+        default=16,
+        help="dials (to WELCOME) in flight per client process",
     )
     options.add_argument(
         "--heartbeat", type=float, default=20.0, help="the agents' heartbeat.interval, s"

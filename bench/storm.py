@@ -399,7 +399,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     options.add_argument("--procs", type=int, default=4, help="client processes")
     options.add_argument(
-        "--concurrency", type=int, default=64, help="handshakes in flight per process (ramp)"
+        "--concurrency",
+        type=int,
+        default=16,
+        help="dials (to WELCOME) in flight per process, initial ramp only",
     )
     options.add_argument("--down", type=float, default=1.0, help="seconds the hub stays down")
     options.add_argument(
