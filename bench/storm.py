@@ -281,6 +281,10 @@ async def storm(
         result.back_p50, result.back_p99 = percentile(back, 0.5), percentile(back, 0.99)
         result.failed_dials = total(reports, "failed") + total(reports, "refused")
         result.redelivered = total(reports, "redelivered")
+        why: Counter[str] = Counter()
+        for report in reports:
+            why.update(report["why"])
+        print(f"  dials and links that ended (whole run): {dict(why.most_common())}")
         runs: Counter[str] = Counter()
         for report in reports:
             runs.update(report["runs"])
