@@ -377,7 +377,7 @@ class Fleet:
 
 async def serve() -> None:
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
+    reader = asyncio.StreamReader(limit=1 << 26)  # the configuration is one long line
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     fleet = Fleet(json.loads(await reader.readline()))
     tasks: list[asyncio.Task[None]] = []
