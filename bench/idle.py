@@ -65,6 +65,9 @@ class Result:
     failed: int = 0
     reconnects: int = 0
     dials: list[float] | None = None  # dial -> WELCOME, seconds
+    #: the client processes' CPU during the hold, in cores: near 1, the round trips measured
+    #: the load generator as much as the server
+    gen_cpu: float = 0.0
 
     @property
     def connects_per_second(self) -> float:
@@ -138,10 +141,13 @@ async def ramp_and_hold(
         await asyncio.sleep(SETTLE_SECONDS)
         result.rss_after = process_rss_bytes(server.pid)
         await ask_all(fleets, "mark")
-        cpu.start()
+        generators = [CpuMeter(f.pid) for f in fleets]
+        for meter in (cpu, *generators):
+            meter.start()
         await asyncio.sleep(args.hold)
         use = cpu.stop()
         result.hold_cpu, result.hold_seconds = use.cpu, use.wall
+        result.gen_cpu = sum(m.stop().cpu for m in generators) / max(1e-3, use.wall)
         reports = await ask_all(fleets, "report", rtts=True)
         result.held_after_hold = totals(reports, "ready")
         result.rtts = sorted(x for r in reports for x in r["rtts"])
@@ -183,6 +189,7 @@ def table(results: list[Result]) -> str:
         "dial p99 ms",
         "CPU ms/connect",
         "idle CPU",
+        "gen CPU",
         "failed dials",
     ]
     rows = []
@@ -207,6 +214,7 @@ def table(results: list[Result]) -> str:
                 fmt(1e3 * percentile(r.dials or [], 0.99), 1),
                 fmt(1e3 * r.ramp_cpu / max(1, r.held_after_ramp), 2),
                 f"{fmt(100 * r.hold_cpu / max(1e-3, r.hold_seconds), 1)}%",
+                f"{fmt(100 * r.gen_cpu, 0)}%",
                 f"{r.failed:,}",
             ]
         )
