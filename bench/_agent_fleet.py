@@ -372,6 +372,9 @@ class Fleet:
             out["rtts"] = self.rtts
             out["back_times"] = back
             out["dial_seconds"] = self.dial_seconds
+            out["back_ids"] = [
+                link.agent_id for link in self.links if link.ready and link.welcomed_at > since
+            ]
         return out
 
 
