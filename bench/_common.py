@@ -370,6 +370,47 @@ async def add_agent(url: str, agent_id: str) -> str:
     return token
 
 
+async def add_agents(url: str, agent_ids: Sequence[str]) -> dict[str, str]:
+    """Many agent principals in one transaction: {agent id: token}.
+
+    What `guardia agent add` stores for each (cmdb.accounts.add_agent: a fresh token, only
+    its hash kept), without a commit per agent: the idle and storm benches need thousands.
+    """
+    from cmdb.tables import Agent, utcnow
+    from cmdb.tokens import AGENT_PREFIX, hash_token, new_token
+
+    tokens = {agent_id: new_token(AGENT_PREFIX) for agent_id in agent_ids}
+
+    async def work(session: Any) -> None:
+        now = utcnow()
+        session.add_all(
+            Agent(id=agent_id, token_hash=hash_token(token), credentials_changed_at=now)
+            for agent_id, token in tokens.items()
+        )
+        await session.commit()
+
+    await seed(url, work)
+    return tokens
+
+
+def raise_fd_limit() -> int:
+    """Lift this process's open-file soft limit to the hard one (children inherit it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def process_io(pid: int) -> dict[str, int]:
+    """/proc/PID/io: the process's read and write system calls and bytes (its disk load)."""
+    out = {}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            key, _, value = line.partition(":")
+            out[key.strip()] = int(value)
+    return out
+
+
 async def import_cmdb(url: str, text: str) -> None:
     from cmdb.document import load_cmdb
     from cmdb.importer import import_document

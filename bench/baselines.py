@@ -6,6 +6,8 @@
 Every text frame a client sends goes, unchanged, to every connected client (the sender
 too, as the hub does for a room member). No authentication, no storage, no parsing:
 what is left is the cost of moving frames. Compression is off in both, as in the hub.
+B1 also serves `/ws/echo`, where a frame goes back to its sender only: idle sockets whose
+heartbeats are answered (bench/idle.py), without a relay to every other socket.
 """
 
 from __future__ import annotations
@@ -61,7 +63,21 @@ def b1_app() -> object:
         finally:
             clients.discard(ws)
 
-    return Starlette(routes=[WebSocketRoute("/ws/chat", relay), WebSocketRoute("/", relay)])
+    async def echo(ws: WebSocket) -> None:
+        await ws.accept()
+        try:
+            while True:
+                await ws.send_text(await ws.receive_text())
+        except WebSocketDisconnect:
+            pass
+
+    return Starlette(
+        routes=[
+            WebSocketRoute("/ws/chat", relay),
+            WebSocketRoute("/ws/echo", echo),
+            WebSocketRoute("/", relay),
+        ]
+    )
 
 
 def run_b1(host: str, port: int) -> None:
