@@ -223,6 +223,38 @@ async def test_a_slow_reader_is_counted_once_and_the_fast_one_not_at_all(
     assert moved(before, after, "guardia_ws_slow_readers_dropped_total", endpoint="chat") == 1
     assert moved(before, after, "guardia_ws_rate_limited_frames_total", endpoint="chat") == 0
     assert moved(before, after, "guardia_room_messages_stored_total") == 600
+    # the sleeper's socket stopped taking frames: its writer task was woken to wait for it
+    assert moved(before, after, "guardia_ws_writer_wakeups_total", endpoint="chat") >= 1
+
+
+async def test_readers_that_keep_up_get_room_frames_without_a_writer_wake_up(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """A frame goes straight onto a writable socket (hub/wire/connection.py): 40 messages to
+    20 members are 800 frames written by the broadcast itself, not by 800 task wake-ups."""
+    members, messages = 20, 40
+    hub = HubProcess(sqlite_db, tmp_path)
+    await hub.start()
+    try:
+        await sqlite_db.add_room("wide")
+        tokens = [await sqlite_db.add_user(f"m{i}", "viewer") for i in range(members)]
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(chat_client(hub, t)) for t in tokens]
+            for client in clients:
+                await client.join("wide")
+            before = await scrape(hub)
+            for i in range(messages):  # one at a time: each is its own broadcast
+                await clients[0].send(msg_type="CHAT", room_id="wide", content=f"line {i}")
+                for client in clients:
+                    await client.expect("CHAT", content=f"line {i}")
+            after = await scrape(hub)
+    finally:
+        hub.stop()
+    sent = moved(before, after, "guardia_ws_frames_sent_total", endpoint="chat")
+    assert sent == members * messages
+    # a task wake-up per frame per member would be 800; a stray one (the scheduler paused a
+    # socket for a moment) is allowed, a wake-up per broadcast is not
+    assert moved(before, after, "guardia_ws_writer_wakeups_total", endpoint="chat") < messages
 
 
 async def test_rate_limited_frames_are_counted(sqlite_db: Database, tmp_path: Path) -> None:
