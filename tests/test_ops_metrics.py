@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 import websockets
 from harness import AgentProcess, ChatClient, Database, HubProcess, chat_client
@@ -294,3 +295,51 @@ async def test_metrics_need_the_token_when_one_is_set(sqlite_db: Database, tmp_p
     finally:
         hub.stop()
     assert secret not in hub.log()
+
+
+async def test_a_reader_that_pauses_gets_every_frame_in_order_once_it_reads_again(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """A socket whose transport pauses: the send under way is finished by the writer task,
+    then what queued behind it, in order; nothing is dropped while the queue has room."""
+    # 6.4 MB: past what the kernel's socket buffers hold (up to 4 MB here), under the queue
+    messages, body = 800, "y" * 8000
+    hub = HubProcess(
+        sqlite_db,
+        tmp_path,
+        GUARDIA_SEND_QUEUE_BYTES=str(16 * 1024 * 1024),
+        GUARDIA_RATE_PER_SECOND="1000000",
+        GUARDIA_RATE_BURST="1000000",
+    )
+    await hub.start()
+    try:
+        await sqlite_db.add_room("pause")
+        sender, napper = [await sqlite_db.add_user(n, "viewer") for n in ("s", "n")]
+        paused = await websockets.connect(
+            hub.ws + "/ws/chat",
+            additional_headers={"Authorization": f"Bearer {napper}"},
+            sock=tiny_socket(hub.port),
+            max_queue=1,
+        )
+        await paused.recv()  # HELLO
+        await paused.send('{"v":1,"msg_type":"JOIN","room_id":"pause"}')
+        joined = orjson.loads(await paused.recv())
+        assert joined["msg_type"] == "JOINED"
+        before = await scrape(hub)
+        async with chat_client(hub, sender) as a:
+            await a.join("pause")
+            for i in range(messages):  # the napper reads nothing meanwhile
+                await a.send(msg_type="CHAT", room_id="pause", content=f"{i} {body}")
+                await a.expect("CHAT", timeout=30)
+            mid = await scrape(hub)
+            seqs = []
+            while len(seqs) < messages:
+                frame = orjson.loads(await asyncio.wait_for(paused.recv(), 30))
+                if frame["msg_type"] == "CHAT":
+                    seqs.append(frame["seq"])
+        await paused.close()
+    finally:
+        hub.stop()
+    assert seqs == list(range(1, messages + 1))
+    assert moved(before, mid, "guardia_ws_writer_wakeups_total", endpoint="chat") >= 1
+    assert moved(before, mid, "guardia_ws_slow_readers_dropped_total", endpoint="chat") == 0
