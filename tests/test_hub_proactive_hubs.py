@@ -34,7 +34,7 @@ from proactive_lab import (
 )
 from proactive_lab import chroma_server as chroma_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 # Runs inside the namespace: a hub (a child of this child, so in the namespace too), a
 # symptom said in a room, and what came back.

@@ -9,18 +9,20 @@ sender: `RetryLater` (down, rate-limited: the lane waits and tries the same row 
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import aiohttp
 import httpx
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from hub.bridges import slack_format
 from hub.bridges.exceptions import RetryLater, Undeliverable
 from hub.bridges.integrations import IntegrationAuth
 from hub.bridges.mattermost_format import MattermostFormat
 from hub.bridges.messenger_format import FORMATS, JANDI_HEADERS
+
+if TYPE_CHECKING:  # aiohttp and slack_sdk are loaded once Slack is configured and used
+    import aiohttp
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger("guardia.hub.bridges")
 
@@ -67,6 +69,9 @@ class SlackSender:
 
     def _web(self) -> AsyncWebClient:
         if self._client is None:
+            import aiohttp
+            from slack_sdk.web.async_client import AsyncWebClient
+
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT))
             # the lane's queue is the one retry policy: no retries inside the client
             self._client = AsyncWebClient(
@@ -85,6 +90,9 @@ class SlackSender:
     async def send(
         self, channel: str, op: str, body: dict[str, Any], remote_id: str | None
     ) -> str | None:
+        import aiohttp
+        from slack_sdk.errors import SlackApiError
+
         web = self._web()
         try:
             if op == "notice":

@@ -19,14 +19,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any, get_args
-
-from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletionMessageParam
+from typing import TYPE_CHECKING, Any, get_args
 
 from hub.intake.memory import IncidentRecord, Similar, similar_words
 from hub.parser.llm import BadAnswer, LlmSettings, extract_json
 from hub.parser.plan import Action
+
+if TYPE_CHECKING:  # openai is loaded only when an LLM is configured (0.6 s at start-up)
+    from openai import AsyncOpenAI
+    from openai.types.chat import ChatCompletionMessageParam
 
 log = logging.getLogger("guardia.hub.incidents")
 
@@ -94,6 +95,8 @@ class CauseWriter:
 
     def __init__(self, settings: LlmSettings, *, client: AsyncOpenAI | None = None) -> None:
         self.settings = settings
+        from openai import AsyncOpenAI
+
         self._client = client or AsyncOpenAI(
             base_url=settings.base_url,
             api_key=settings.api_key,

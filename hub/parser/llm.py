@@ -23,11 +23,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletionMessageParam
 from pydantic import ValidationError
 
 from cmdb.index import CmdbIndex
@@ -35,6 +33,10 @@ from hub.parser.builtin import builtin_parser, text_is_korean
 from hub.parser.environments import environments_of
 from hub.parser.grounding import Scope, plan_from_reading, reading_from_draft, scoped
 from hub.parser.plan import CHANGE_INTENTS, LAYERS, UNKNOWN, Plan, PlanDraft, draft_json_schema
+
+if TYPE_CHECKING:  # openai is loaded only when an LLM is configured (0.6 s at start-up)
+    from openai import AsyncOpenAI
+    from openai.types.chat import ChatCompletionMessageParam
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +193,8 @@ class LlmParser:
         self.settings = settings
         self._builtin = builtin_parser(index)
         # no retries inside the client: the deadline is ours, and the fallback is the retry
+        from openai import AsyncOpenAI
+
         self._client = client or AsyncOpenAI(
             base_url=settings.base_url,
             api_key=settings.api_key,

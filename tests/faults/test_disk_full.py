@@ -17,7 +17,7 @@ from harness import ChatClient, Database, HubProcess, chat_client
 
 from faults.fault_services import SmallDisk
 
-pytestmark = [pytest.mark.faults, pytest.mark.slow]
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.long]
 
 BODY = "가" * 5000  # 15 KB of UTF-8 per message: the WAL must grow to take them
 

@@ -20,7 +20,7 @@ from test_hub_pipeline import command
 from faults.fault_lab import agent_flags, fast_agent_config, seed
 from faults.fault_services import VethPartition
 
-pytestmark = [pytest.mark.faults, pytest.mark.slow]
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.long]
 
 
 async def wait_offline(hub: HubProcess, agent_id: str, timeout: float) -> float:

@@ -26,7 +26,7 @@ from cmdb.database import one_session
 from faults.fault_lab import fast_agent_config, seed
 from faults.fault_services import PrivatePostgres
 
-pytestmark = [pytest.mark.faults, pytest.mark.slow]
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.long]
 
 FINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "CANCELLED", "REJECTED", "EXPIRED"}
 

@@ -19,7 +19,7 @@ from harness import ChatClient, Database, HubProcess, chat_client
 
 from faults.fault_services import PrivateRedis
 
-pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.long, pytest.mark.postgres]
 
 PER_PHASE = 15
 

@@ -31,7 +31,8 @@ from protocol import AGENT_CLIENT_TYPES, CHAT_CLIENT_TYPES
 
 pytestmark = [pytest.mark.slow]
 
-EXAMPLES = int(os.environ.get("GUARDIA_FUZZ_EXAMPLES", "2000"))
+# 300 a frame kind in the default run; `./scripts/test --long` fuzzes with 2,000
+EXAMPLES = int(os.environ.get("GUARDIA_FUZZ_EXAMPLES", "300"))
 #: closes the hub may answer a frame with, and why that is right
 EXPECTED_CLOSES = {4403: "an AGENT_HELLO naming another agent than its token's"}
 #: the largest seq SQLite and PostgreSQL compare with; beyond it JOIN breaks (issue 17 item
