@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import os
 import resource
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -329,6 +330,138 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
+# -- the code under test: this checkout or another commit -----------------------------------
+
+
+@dataclass(frozen=True)
+class SourceTree:
+    """The code a hub and its agent run: this checkout, or another commit's worktree.
+
+    Another commit runs on this venv's interpreter and libraries with its worktree first on
+    PYTHONPATH: the editable install's finder comes after sys.path, so the worktree's `hub`,
+    `cmdb`, `protocol` and `agent` are the ones imported, and the console scripts in `bin`
+    only do `from hub.server import main` (and the like), the same since the first commit.
+    A commit that needs a library this venv lacks gets a venv of its own instead (`bin` is
+    then that venv's, and PYTHONPATH is left alone).
+    """
+
+    label: str
+    root: Path
+    bin: Path = BIN
+    pythonpath: bool = True
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"PYTHONPATH": str(self.root)} if self.pythonpath else {}
+
+    @property
+    def python(self) -> str:
+        return str(self.bin / "python")
+
+
+def this_tree() -> SourceTree:
+    return SourceTree("this tree", REPO)
+
+
+def _git(*argv: str) -> str:
+    done = subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(argv)}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def _imports_from(tree: SourceTree, cwd: Path) -> str:
+    """Where the tree's interpreter finds the hub's packages; an error text if it cannot."""
+    probe = (
+        "import agent, agent.cli, cmdb, cmdb.database, hub, hub.server, protocol\n"
+        "print(','.join(m.__path__[0] for m in (agent, cmdb, hub, protocol)))"
+    )
+    done = subprocess.run(
+        [tree.python, "-c", probe],
+        cwd=cwd,  # not the worktree: `python -c` puts the current directory on sys.path
+        env={**os.environ, **tree.env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        return done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
+    return done.stdout.strip()
+
+
+def _usable_tree(label: str, root: Path) -> SourceTree:
+    """The commit on this venv if its packages import there from the worktree, else a venv."""
+    tree = SourceTree(label, root)
+    found = _imports_from(tree, root.parent)
+    if all(path.startswith(str(root)) for path in found.split(",")):
+        return tree
+    print(f"  {label} does not run on this venv ({found}); making it a venv of its own")
+    venv = root / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", "-e", f"{root}[hub,agent]"], check=True
+    )
+    tree = SourceTree(label, root, venv / "bin", pythonpath=False)
+    found = _imports_from(tree, root.parent)
+    if not all(path.startswith(str(root)) for path in found.split(",")):
+        raise RuntimeError(f"{label}: its hub does not import even in its own venv: {found}")
+    return tree
+
+
+def resolve_commit(commit: str) -> str:
+    """The short hash of `commit` in this repository (RuntimeError when there is none)."""
+    return _git("rev-parse", "--verify", "--short", f"{commit}^{{commit}}")
+
+
+@contextlib.contextmanager
+def commit_worktree(commit: str, parent: Path) -> Iterator[SourceTree]:
+    """`commit` checked out in a temporary `git worktree` under `parent`, always removed.
+
+    The worktree is registered in this repository while the bench runs (`git worktree list`
+    shows it) and removed, with `git worktree prune`, however the bench ends.
+    """
+    sha = resolve_commit(commit)
+    root = parent / f"tree-{sha}"
+    _git("worktree", "add", "--detach", "--quiet", str(root), sha)
+    try:
+        yield _usable_tree(sha, root)
+    finally:
+        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
+            _git("worktree", "remove", "--force", str(root))
+        shutil.rmtree(root, ignore_errors=True)  # if git could not: prune then forgets it
+        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
+            _git("worktree", "prune")
+
+
+async def seed_tree(tree: SourceTree, spec: dict[str, Any]) -> dict[str, Any]:
+    """Seed with the tree's own `cmdb` (bench/_seed.py says why and what `spec` holds)."""
+    out = await _run_in_tree(tree, ["seed"], json.dumps(spec).encode())
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+async def task_statuses_in_tree(tree: SourceTree, url: str) -> dict[str, int]:
+    """Tasks by final state, read with the tree's own tables."""
+    result: dict[str, int] = json.loads(await _run_in_tree(tree, ["statuses", url], b""))
+    return result
+
+
+async def _run_in_tree(tree: SourceTree, argv: list[str], stdin: bytes) -> bytes:
+    proc = await asyncio.create_subprocess_exec(
+        tree.python,
+        str(REPO / "bench" / "_seed.py"),
+        *argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **tree.env},
+    )
+    out, err = await proc.communicate(stdin)
+    if proc.returncode != 0:
+        raise RuntimeError(f"seeding with {tree.label} failed: {err.decode()[-2000:]}")
+    return out
+
+
 # -- a seeded GUARDiA database ---------------------------------------------------------------
 
 
@@ -418,15 +551,22 @@ async def import_cmdb(url: str, text: str) -> None:
     await seed(url, lambda s: import_document(s, load_cmdb(text)))
 
 
-def hub_server(name: str, workdir: Path, database_url: str, **env: str) -> ServerProcess:
-    """`guardia-hub` (uvicorn, websockets-sansio, compression off) with its own data dir."""
+def hub_server(
+    name: str, workdir: Path, database_url: str, tree: SourceTree | None = None, **env: str
+) -> ServerProcess:
+    """`guardia-hub` (uvicorn, websockets-sansio, compression off) with its own data dir.
+
+    `tree`: the code it runs (this checkout when none).
+    """
+    tree = tree or this_tree()
     data = workdir / name.replace(" ", "_")
     data.mkdir(parents=True, exist_ok=True)
     return ServerProcess(
         name=name,
-        argv=[str(BIN / "guardia-hub"), "--port", "{port}", "--log-level", "warning"],
+        argv=[str(tree.bin / "guardia-hub"), "--port", "{port}", "--log-level", "warning"],
         workdir=data,
         env={
+            **tree.env,
             "GUARDIA_DATABASE_URL": database_url,
             "GUARDIA_DATA_DIR": str(data),
             # every bench client comes from 127.0.0.1: the per-address cap would count them all

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/roundtrip.py [--levels 1,10,100] [--runs 3] [--seconds 4]
                                         [--postgres URL] [--no-pin] [--metrics on|off|both]
+                                        [--against COMMIT]
 
 One hub (SQLite by default) pinned to one core; one real `guardia-agent` with a `local`
 transport whose service status command is `echo ok` (the no-op step), and the clients, on
@@ -12,12 +13,19 @@ room of its own, send the command back to back; each waits for the COMMAND_PLAN 
 full round trip and of "sent -> COMMAND_PLAN", commands/s, and hub/agent/client CPU; medians
 of --runs runs. A run during which other processes used over 10% of a core, or the clients
 over 90% of theirs, is repeated (benchmarks.md, "Method").
+
+--against COMMIT: that commit's hub and agent too, from a temporary git worktree (removed
+afterwards), seeded by that commit's own `cmdb`; both labs up at once and run in turn, then
+the ratios this tree / COMMIT (bench/README.md, "Against another commit").
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -28,27 +36,27 @@ import httpx
 import orjson
 import websockets
 from _common import (
-    BIN,
     GENERATOR_CPU_LIMIT,
     Cores,
     CpuMeter,
     ForeignMeter,
     PostgresDatabases,
     ServerProcess,
-    add_agent,
-    add_rooms,
-    add_user,
+    SourceTree,
     code_version,
+    commit_worktree,
     fmt,
     hub_server,
-    import_cmdb,
     machine_notes,
     median,
     percentile,
     pin_cores,
     ratio,
     render_table,
-    seed,
+    resolve_commit,
+    seed_tree,
+    task_statuses_in_tree,
+    this_tree,
     wait_for_quiet,
 )
 from websockets.asyncio.client import ClientConnection
@@ -152,6 +160,8 @@ class Run:
             "commands": float(len(total)),
             "failed": float(len(self.failures)),
             "hub CPU": self.hub_cpu,
+            # the hub's CPU time over the run divided by the commands that finished in it
+            "hub ms/cmd": ratio(self.hub_cpu * self.elapsed * 1e3, float(len(total))),
             "agent CPU": self.agent_cpu,
             "client CPU": self.gen_cpu,
             "db CPU": self.db_cpu,
@@ -159,16 +169,29 @@ class Run:
         return figures[name]
 
 
+@dataclass(frozen=True)
+class LabSpec:
+    """What one lab runs: which code, with the hub's metrics on or off."""
+
+    label: str
+    tree: SourceTree
+    metrics: bool = True
+
+
 @dataclass
 class Lab:
+    spec: LabSpec
+    url: str
     hub: ServerProcess
     agent: ServerProcess
     commanders: list[Commander]
 
 
-async def run_level(lab: Lab, level: int, seconds: float) -> Run:
-    """`level` clients issue commands back to back for `seconds`; in-flight ones finish."""
-    ours = {lab.hub.pid, lab.agent.pid}
+async def run_level(lab: Lab, level: int, seconds: float, ours: set[int]) -> Run:
+    """`level` clients issue commands back to back for `seconds`; in-flight ones finish.
+
+    `ours`: every process of every lab up in this invocation (an idle lab is not "others").
+    """
     await wait_for_quiet(ours, FOREIGN_CPU_LIMIT / 2, 10.0)
     run = Run(level)
     hub, agent, gen = CpuMeter(lab.hub.pid), CpuMeter(lab.agent.pid), CpuMeter()
@@ -204,18 +227,33 @@ async def run_level(lab: Lab, level: int, seconds: float) -> Run:
     return run
 
 
-async def start_lab(
-    work: Path, url: str, levels: list[int], cores: Cores, *, metrics: bool = True
-) -> Lab:
+async def start_lab(work: Path, url: str, levels: list[int], cores: Cores, spec: LabSpec) -> Lab:
+    """Seed `url` with the spec's tree, start that tree's hub and agent, open the clients.
+
+    The seeding runs the tree's own `cmdb` (bench/_seed.py): its migrations, its import. The
+    same CMDB, rooms, user and agent for every tree; settings a tree does not know (an older
+    commit has no GUARDIA_METRICS, no GUARDIA_MAX_CONNECTIONS_PER_ADDRESS, hence no cap to
+    lift) are ignored by its hub.
+    """
     rooms = [f"rt{i:03d}" for i in range(max(levels))]
-    await import_cmdb(url, CMDB)
-    await add_rooms(url, rooms, scope="BENCH/BSYS")  # a room without a scope runs no command
-    token = await add_user(url, "oscar", "operator")
-    agent_token = await add_agent(url, AGENT_ID)
+    seeded = await seed_tree(
+        spec.tree,
+        {
+            "url": url,
+            "cmdb": CMDB,
+            "rooms": rooms,
+            "scope": "BENCH/BSYS",  # a room without a scope runs no command (since 281b1de)
+            "users": [["oscar", ["operator"]]],
+            "agents": [AGENT_ID],
+        },
+    )
+    token, agent_token = seeded["users"]["oscar"], seeded["agents"][AGENT_ID]
     # a client here sends a command as soon as the last one finished: lift the per-socket
     # chat rate limit (20 frames/s by default), which would otherwise be what is measured
     limits = {"GUARDIA_RATE_PER_SECOND": "1e9", "GUARDIA_RATE_BURST": "1e9"}
-    hub = hub_server("GUARDiA hub", work, url, GUARDIA_METRICS=str(int(metrics)), **limits)
+    hub = hub_server(
+        "GUARDiA hub", work, url, spec.tree, GUARDIA_METRICS=str(int(spec.metrics)), **limits
+    )
     await hub.start(cores)
     agent_dir = work / "agent"
     agent_dir.mkdir()
@@ -226,11 +264,12 @@ async def start_lab(
         "nodes:\n  BENCH-WAS-01: {transport: local}\n"
         "services:\n  app: {status: 'echo ok', restart: 'echo ok'}\n"
     )
-    # the agent stays on this process's core: the hub's core is the hub's alone
+    # the agent (the tree's own: its protocol is the hub's) stays on this process's core:
+    # the hub's core is the hub's alone
     agent = ServerProcess(
         "agent",
         [
-            str(BIN / "guardia-agent"),
+            str(spec.tree.bin / "guardia-agent"),
             "--hub",
             f"ws://127.0.0.1:{hub.port}",
             "--id",
@@ -239,12 +278,12 @@ async def start_lab(
             str(config),
         ],
         agent_dir,
-        env={"GUARDIA_AGENT_TOKEN": agent_token},
+        env={"GUARDIA_AGENT_TOKEN": agent_token, **spec.tree.env},
     )
     agent.spawn()
+    commanders: list[Commander] = []
     try:
         await wait_online(hub.port, AGENT_ID)
-        commanders = []
         for room_id in rooms:
             ws = await websockets.connect(
                 f"ws://127.0.0.1:{hub.port}/ws/chat",
@@ -253,17 +292,19 @@ async def start_lab(
                 max_queue=None,
             )
             commander = Commander(ws, room_id)
+            commanders.append(commander)
             await commander.ws.send(
                 orjson.dumps({"v": 1, "msg_type": "JOIN", "room_id": room_id}).decode()
             )
             while (await commander._next(time.monotonic() + 10)).get("msg_type") != "JOINED":
                 pass
-            commanders.append(commander)
     except BaseException:
+        for commander in commanders:
+            await commander.ws.close()
         agent.stop()
         hub.stop()
         raise
-    return Lab(hub, agent, commanders)
+    return Lab(spec, url, hub, agent, commanders)
 
 
 async def wait_online(port: int, agent_id: str, timeout: float = 30.0) -> None:
@@ -277,20 +318,6 @@ async def wait_online(port: int, agent_id: str, timeout: float = 30.0) -> None:
     raise RuntimeError(f"agent {agent_id} did not come online in {timeout:g} s")
 
 
-async def task_statuses(url: str) -> dict[str, int]:
-    """How many tasks ended (or stayed) in each state: a stuck one shows here."""
-    from sqlmodel import func, select
-
-    from cmdb.tables import Task
-
-    async def work(session: Any) -> dict[str, int]:
-        rows = await session.exec(select(Task.status, func.count()).group_by(Task.status))
-        return {str(status): int(count) for status, count in rows}
-
-    result: dict[str, int] = await seed(url, work)
-    return result
-
-
 def _log_errors(log: str) -> list[str]:
     """The lines of a log that say what went wrong (exception lines and error records)."""
     return [
@@ -298,6 +325,11 @@ def _log_errors(log: str) -> list[str]:
         for line in log.splitlines()
         if "Error" in line or "Exception" in line or " failed" in line
     ]
+
+
+def _kept(runs: list[Run]) -> list[Run]:
+    """The clean runs, or all of them when none was clean (the table says how many)."""
+    return [r for r in runs if not r.discarded] or runs
 
 
 def table(runs: dict[int, list[Run]], with_db: bool) -> str:
@@ -312,6 +344,7 @@ def table(runs: dict[int, list[Run]], with_db: bool) -> str:
         "commands",
         "failed",
         "hub CPU",
+        "hub ms/cmd",
         "agent CPU",
         "client CPU",
         "db CPU",
@@ -319,7 +352,7 @@ def table(runs: dict[int, list[Run]], with_db: bool) -> str:
     ]
     rows = []
     for level, all_runs in runs.items():
-        kept = [r for r in all_runs if not r.discarded] or all_runs
+        kept = _kept(all_runs)
 
         def med(name: str, kept: list[Run] = kept) -> float:
             return median([r.figure(name) for r in kept])
@@ -336,6 +369,7 @@ def table(runs: dict[int, list[Run]], with_db: bool) -> str:
                 fmt(med("commands"), 0),
                 fmt(sum(r.figure("failed") for r in kept), 0),
                 f"{fmt(100 * med('hub CPU'), 0)}%",
+                fmt(med("hub ms/cmd"), 2),
                 f"{fmt(100 * med('agent CPU'), 0)}%",
                 f"{fmt(100 * med('client CPU'), 0)}%",
                 f"{fmt(100 * med('db CPU'), 0)}%",
@@ -351,65 +385,122 @@ def table(runs: dict[int, list[Run]], with_db: bool) -> str:
 
 @dataclass
 class Outcome:
-    """One lab's runs: the hub with its metrics on or off."""
+    """One lab's runs."""
 
-    metrics: bool
+    spec: LabSpec
     results: dict[int, list[Run]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     hub_errors: list[str] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
 
+    def med(self, level: int, name: str) -> float:
+        return median([r.figure(name) for r in _kept(self.results.get(level, []))])
 
-async def measure(
-    work: Path, url: str, levels: list[int], cores: Cores, args: argparse.Namespace, on: bool
-) -> Outcome:
-    """Start a lab (its hub with GUARDIA_METRICS on or off), run every level, stop it."""
-    outcome = Outcome(on)
-    work.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (before anything runs)
-    lab = await start_lab(work, url, levels, cores, metrics=on)
+    def done(self, level: int, runs: int) -> bool:
+        return sum(not r.discarded for r in self.results.get(level, [])) >= runs
+
+
+async def measure_all(
+    specs: list[LabSpec],
+    tmp: Path,
+    postgres: PostgresDatabases | None,
+    levels: list[int],
+    cores: Cores,
+    args: argparse.Namespace,
+) -> list[Outcome]:
+    """Every lab up at once, each level run lab by lab in turn (the order flipped each round).
+
+    Run by run, not lab after lab: whatever else this shared machine does falls on every lab
+    alike, so the ratios of one invocation compare like with like. The labs not being
+    measured sit idle (their hub on the same core, a few heartbeats a minute).
+    """
+    outcomes = [Outcome(spec) for spec in specs]
+    labs: list[Lab] = []
     try:
-        for _ in range(5):  # warm-up: imports, caches, the CMDB snapshot
-            await lab.commanders[0].command()
+        for i, spec in enumerate(specs):
+            work = tmp / f"lab{i}"
+            work.mkdir(parents=True)
+            url = (
+                await postgres.create()
+                if postgres is not None
+                else f"sqlite+aiosqlite:///{work / 'hub.db'}"
+            )
+            labs.append(await start_lab(work, url, levels, cores, spec))
+        ours = {pid for lab in labs for pid in (lab.hub.pid, lab.agent.pid)}
+        for lab in labs:
+            for _ in range(5):  # warm-up: imports, caches, the CMDB snapshot
+                await lab.commanders[0].command()
         for level in levels:
-            outcome.results[level] = []
-            for _ in range(args.runs * MAX_ATTEMPTS):
-                run = await run_level(lab, level, args.seconds)
-                outcome.results[level].append(run)
-                outcome.failures += run.failures
-                print(
-                    f"  metrics {'on' if on else 'off'}, concurrency {level:>3}: "
-                    f"p50 {fmt(run.figure('p50'))} ms, "
-                    f"p99 {fmt(run.figure('p99'))} ms, "
-                    f"{fmt(run.figure('commands/s'))} commands/s, "
-                    f"{len(run.failures)} failed"
-                    + (f" (discarded: others {run.others_cpu:.0%})" * run.discarded)
-                )
-                if sum(not r.discarded for r in outcome.results[level]) >= args.runs:
+            for attempt in range(args.runs * MAX_ATTEMPTS):
+                turn = list(zip(labs, outcomes, strict=True))
+                for lab, outcome in reversed(turn) if attempt % 2 else turn:
+                    if outcome.done(level, args.runs):
+                        continue
+                    run = await run_level(lab, level, args.seconds, ours)
+                    outcome.results.setdefault(level, []).append(run)
+                    outcome.failures += run.failures
+                    print(
+                        f"  {lab.spec.label}, concurrency {level:>3}: "
+                        f"p50 {fmt(run.figure('p50'))} ms, "
+                        f"p99 {fmt(run.figure('p99'))} ms, "
+                        f"{fmt(run.figure('commands/s'))} commands/s, "
+                        f"hub {fmt(run.figure('hub ms/cmd'), 2)} ms/cmd, "
+                        f"{len(run.failures)} failed"
+                        + (f" (discarded: others {run.others_cpu:.0%})" * run.discarded)
+                    )
+                if all(o.done(level, args.runs) for o in outcomes):
                     break
     finally:
-        for commander in lab.commanders:
-            await commander.ws.close()
-        lab.agent.stop()
-        lab.hub.stop()
-        outcome.hub_errors = _log_errors(lab.hub.log())
-        outcome.statuses = await task_statuses(url)
-    return outcome
+        for lab, outcome in zip(labs, outcomes, strict=False):
+            for commander in lab.commanders:
+                await commander.ws.close()
+            lab.agent.stop()
+            lab.hub.stop()
+            outcome.hub_errors = _log_errors(lab.hub.log())
+            outcome.statuses = await task_statuses_in_tree(lab.spec.tree, lab.url)
+    return outcomes
 
 
-def ratio_table(on: Outcome, off: Outcome) -> str:
-    """Metrics on / off per level: throughput (higher is better) and latencies (lower)."""
-    rows = []
-    for level in on.results:
+def ratio_table(a: Outcome, b: Outcome) -> str:
+    """a / b per level: throughput (higher is better for a), CPU and latencies (lower)."""
+    names = ("commands/s", "hub ms/cmd", "p50", "p99")
+    rows = [
+        [str(level)] + [fmt(ratio(a.med(level, n), b.med(level, n)), 3) for n in names]
+        for level in a.results
+    ]
+    return render_table(["concurrency", "commands/s", "hub CPU per command", "p50", "p99"], rows)
 
-        def med(outcome: Outcome, name: str, level: int = level) -> float:
-            runs = outcome.results[level]
-            return median([r.figure(name) for r in [r for r in runs if not r.discarded] or runs])
 
-        rows.append(
-            [str(level)]
-            + [fmt(ratio(med(on, n), med(off, n)), 3) for n in ("commands/s", "p50", "p99")]
+def against_summary(this: Outcome, that: Outcome, levels: list[int]) -> list[str]:
+    """The figures issue 13 names, as sentences: this tree against the commit."""
+    lines = []
+    for level in levels:
+        lines.append(
+            f"concurrency {level}: hub CPU per command {fmt(this.med(level, 'hub ms/cmd'), 2)}"
+            f" ms vs {fmt(that.med(level, 'hub ms/cmd'), 2)} ms "
+            f"(x{fmt(ratio(this.med(level, 'hub ms/cmd'), that.med(level, 'hub ms/cmd')), 3)}),"
+            f" commands/s {fmt(this.med(level, 'commands/s'))} vs "
+            f"{fmt(that.med(level, 'commands/s'))} "
+            f"(x{fmt(ratio(this.med(level, 'commands/s'), that.med(level, 'commands/s')), 2)})"
         )
-    return render_table(["concurrency", "commands/s", "p50", "p99"], rows)
+    for level, name in ((1, "p50"), (10, "p99")):
+        if level in levels:
+            lines.append(
+                f"{name} at concurrency {level}: {fmt(this.med(level, name))} ms vs "
+                f"{fmt(that.med(level, name))} ms "
+                f"(x{fmt(ratio(this.med(level, name), that.med(level, name)), 3)})"
+            )
+    return lines
+
+
+def lab_specs(args: argparse.Namespace, against: SourceTree | None) -> list[LabSpec]:
+    here = this_tree()
+    if against is not None:
+        # the older hub first, then this one: the order flips every round anyway
+        on = args.metrics == "on"
+        return [LabSpec(against.label, against, on), LabSpec("this tree", here, on)]
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.metrics]
+    return [LabSpec(f"metrics {'on' if on else 'off'}", here, on) for on in modes]
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -419,18 +510,15 @@ async def main_async(args: argparse.Namespace) -> int:
     started = time.monotonic()
     print(f"round-trip bench: {machine_notes(cores)}")
     postgres = PostgresDatabases(args.postgres) if args.postgres else None
-    modes = {"on": [True], "off": [False], "both": [True, False]}[args.metrics]
-    outcomes: list[Outcome] = []
-    with tempfile.TemporaryDirectory(prefix="guardia-roundtrip-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="guardia-roundtrip-")))
+        against = stack.enter_context(commit_worktree(args.against, tmp)) if args.against else None
+        if against is not None:
+            how = "this venv, worktree first on PYTHONPATH" if against.pythonpath else "own venv"
+            print(f"  {against.label}: {against.root} ({how})")
+        specs = lab_specs(args, against)
         try:
-            for on in modes:
-                work = Path(tmp) / ("metrics-on" if on else "metrics-off")
-                url = (
-                    await postgres.create()
-                    if postgres is not None
-                    else f"sqlite+aiosqlite:///{work / 'hub.db'}"
-                )
-                outcomes.append(await measure(work, url, levels, cores, args, on))
+            outcomes = await measure_all(specs, tmp, postgres, levels, cores, args)
         finally:
             if postgres is not None:
                 await postgres.drop_all()
@@ -444,7 +532,15 @@ async def main_async(args: argparse.Namespace) -> int:
     print(f"machine: {machine_notes(cores)}")
     print(f"code: {version}")
     for outcome in outcomes:
-        print(f"\nmetrics {'on' if outcome.metrics else 'off (GUARDIA_METRICS=0)'}")
+        spec = outcome.spec
+        title = (
+            spec.label
+            if against is None
+            else f"{spec.label}, metrics {'on' if spec.metrics else 'off'}"
+        )
+        if spec.label.startswith("metrics off"):
+            title += " (GUARDIA_METRICS=0)"
+        print(f"\n{title}")
         print(table(outcome.results, with_db=postgres is not None))
         print(
             "tasks by final state: "
@@ -458,10 +554,23 @@ async def main_async(args: argparse.Namespace) -> int:
         if outcome.hub_errors:
             print(f"hub log, errors ({len(outcome.hub_errors)}), the last ones:")
             print("\n".join(outcome.hub_errors[-12:]))
-    if len(outcomes) == 2:
+    if against is not None:
+        that, this = outcomes
+        print(f"\nratios this tree / {against.label} (same invocation, run by run in turn):")
+        print(ratio_table(this, that))
+        print("\n".join(against_summary(this, that, levels)))
+    elif len(outcomes) == 2:
         print("\nratios metrics on / off (same invocation):")
         print(ratio_table(*outcomes))
     return 0
+
+
+async def _main_cancellable(args: argparse.Namespace) -> int:
+    """SIGTERM ends the bench through its `finally`s: the worktree, databases, processes."""
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    return await main_async(args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -481,7 +590,25 @@ def main(argv: list[str] | None = None) -> int:
         default="on",
         help="the hub's Prometheus metrics (GUARDIA_METRICS); both: one lab each, then ratios",
     )
-    return asyncio.run(main_async(options.parse_args(argv)))
+    options.add_argument(
+        "--against",
+        metavar="COMMIT",
+        help="also run COMMIT's hub and agent (a temporary git worktree) in this invocation, "
+        "then the ratios this tree / COMMIT",
+    )
+    args = options.parse_args(argv)
+    if args.against:
+        if args.metrics == "both":
+            options.error("--against compares two trees: give --metrics on or off, not both")
+        try:
+            resolve_commit(args.against)
+        except RuntimeError as exc:
+            options.error(f"--against {args.against}: {exc}")
+    try:
+        return asyncio.run(_main_cancellable(args))
+    except asyncio.CancelledError:  # SIGTERM: everything was stopped and removed on the way
+        print("round-trip bench: stopped (SIGTERM)", file=sys.stderr)
+        return 128 + signal.SIGTERM
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 import websockets
 from harness import AgentProcess, ChatClient, Database, HubProcess, chat_client
@@ -223,6 +224,38 @@ async def test_a_slow_reader_is_counted_once_and_the_fast_one_not_at_all(
     assert moved(before, after, "guardia_ws_slow_readers_dropped_total", endpoint="chat") == 1
     assert moved(before, after, "guardia_ws_rate_limited_frames_total", endpoint="chat") == 0
     assert moved(before, after, "guardia_room_messages_stored_total") == 600
+    # the sleeper's socket stopped taking frames: its writer task was woken to wait for it
+    assert moved(before, after, "guardia_ws_writer_wakeups_total", endpoint="chat") >= 1
+
+
+async def test_readers_that_keep_up_get_room_frames_without_a_writer_wake_up(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """A frame goes straight onto a writable socket (hub/wire/connection.py): 40 messages to
+    20 members are 800 frames written by the broadcast itself, not by 800 task wake-ups."""
+    members, messages = 20, 40
+    hub = HubProcess(sqlite_db, tmp_path)
+    await hub.start()
+    try:
+        await sqlite_db.add_room("wide")
+        tokens = [await sqlite_db.add_user(f"m{i}", "viewer") for i in range(members)]
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(chat_client(hub, t)) for t in tokens]
+            for client in clients:
+                await client.join("wide")
+            before = await scrape(hub)
+            for i in range(messages):  # one at a time: each is its own broadcast
+                await clients[0].send(msg_type="CHAT", room_id="wide", content=f"line {i}")
+                for client in clients:
+                    await client.expect("CHAT", content=f"line {i}")
+            after = await scrape(hub)
+    finally:
+        hub.stop()
+    sent = moved(before, after, "guardia_ws_frames_sent_total", endpoint="chat")
+    assert sent == members * messages
+    # a task wake-up per frame per member would be 800; a stray one (the scheduler paused a
+    # socket for a moment) is allowed, a wake-up per broadcast is not
+    assert moved(before, after, "guardia_ws_writer_wakeups_total", endpoint="chat") < messages
 
 
 async def test_rate_limited_frames_are_counted(sqlite_db: Database, tmp_path: Path) -> None:
@@ -262,3 +295,51 @@ async def test_metrics_need_the_token_when_one_is_set(sqlite_db: Database, tmp_p
     finally:
         hub.stop()
     assert secret not in hub.log()
+
+
+async def test_a_reader_that_pauses_gets_every_frame_in_order_once_it_reads_again(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """A socket whose transport pauses: the send under way is finished by the writer task,
+    then what queued behind it, in order; nothing is dropped while the queue has room."""
+    # 6.4 MB: past what the kernel's socket buffers hold (up to 4 MB here), under the queue
+    messages, body = 800, "y" * 8000
+    hub = HubProcess(
+        sqlite_db,
+        tmp_path,
+        GUARDIA_SEND_QUEUE_BYTES=str(16 * 1024 * 1024),
+        GUARDIA_RATE_PER_SECOND="1000000",
+        GUARDIA_RATE_BURST="1000000",
+    )
+    await hub.start()
+    try:
+        await sqlite_db.add_room("pause")
+        sender, napper = [await sqlite_db.add_user(n, "viewer") for n in ("s", "n")]
+        paused = await websockets.connect(
+            hub.ws + "/ws/chat",
+            additional_headers={"Authorization": f"Bearer {napper}"},
+            sock=tiny_socket(hub.port),
+            max_queue=1,
+        )
+        await paused.recv()  # HELLO
+        await paused.send('{"v":1,"msg_type":"JOIN","room_id":"pause"}')
+        joined = orjson.loads(await paused.recv())
+        assert joined["msg_type"] == "JOINED"
+        before = await scrape(hub)
+        async with chat_client(hub, sender) as a:
+            await a.join("pause")
+            for i in range(messages):  # the napper reads nothing meanwhile
+                await a.send(msg_type="CHAT", room_id="pause", content=f"{i} {body}")
+                await a.expect("CHAT", timeout=30)
+            mid = await scrape(hub)
+            seqs = []
+            while len(seqs) < messages:
+                frame = orjson.loads(await asyncio.wait_for(paused.recv(), 30))
+                if frame["msg_type"] == "CHAT":
+                    seqs.append(frame["seq"])
+        await paused.close()
+    finally:
+        hub.stop()
+    assert seqs == list(range(1, messages + 1))
+    assert moved(before, mid, "guardia_ws_writer_wakeups_total", endpoint="chat") >= 1
+    assert moved(before, mid, "guardia_ws_slow_readers_dropped_total", endpoint="chat") == 0

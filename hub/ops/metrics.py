@@ -54,13 +54,18 @@ _REDIS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 
 
 class FrameTally:
-    """Frames in and out of one endpoint: incremented per frame, so plain integers."""
+    """Frames in and out of one endpoint: incremented per frame, so plain integers.
 
-    __slots__ = ("received", "sent")
+    `writer_wakeups`: times a socket's writer task was woken because a frame could not be
+    written at once (hub/wire/connection.py); near 0 while every peer reads.
+    """
+
+    __slots__ = ("received", "sent", "writer_wakeups")
 
     def __init__(self) -> None:
         self.received = 0
         self.sent = 0
+        self.writer_wakeups = 0
 
 
 TALLIES = {endpoint: FrameTally() for endpoint in ENDPOINTS.values()}
@@ -79,10 +84,16 @@ class _FrameCollector(Collector):
         sent = CounterMetricFamily(
             "guardia_ws_frames_sent", "WebSocket frames written to sockets", labels=["endpoint"]
         )
+        wakeups = CounterMetricFamily(
+            "guardia_ws_writer_wakeups",
+            "times a socket's writer task was woken to write what could not go out at once",
+            labels=["endpoint"],
+        )
         for endpoint, counts in TALLIES.items():
             received.add_metric([endpoint], counts.received)
             sent.add_metric([endpoint], counts.sent)
-        return [received, sent]
+            wakeups.add_metric([endpoint], counts.writer_wakeups)
+        return [received, sent, wakeups]
 
 
 REGISTRY.register(_FrameCollector())

@@ -1,7 +1,18 @@
 """One WebSocket peer: a bounded send queue, a writer task, and the reader loop.
 
 A peer that stops reading fills its queue and is dropped; it never slows the room, because
-`send` never awaits: it appends an already-encoded frame or gives up on the peer.
+`send` never awaits: it writes an already-encoded frame at once, appends it to the queue, or
+gives up on the peer.
+
+Writing at once, without a task wake-up per frame per member: the hub runs uvicorn's
+websockets-sansio protocol, whose ASGI send is a coroutine that suspends only while the
+transport is paused (`await writable.wait()` on a set Event returns without yielding);
+Starlette's `send_text` and the hub's middleware add no suspension. So when the writer task
+is parked (nothing queued, nothing in flight), `send` steps the send coroutine itself, as
+Python 3.12's eager tasks do: finished at the first step, the frame is on the transport and
+no task ran. If it suspends instead (the transport is paused: the peer reads slowly), the
+writer task is woken and finishes that coroutine before anything queued after it, so the
+order per socket holds, and later frames wait in the bounded queue as before.
 """
 
 from __future__ import annotations
@@ -10,8 +21,9 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -21,6 +33,8 @@ from hub.ops import metrics
 log = logging.getLogger("guardia.hub.connection")
 
 FrameHandler = Callable[[str], Awaitable[None]]
+#: a send coroutine that suspended at its first step, and what it yielded (a Future or None)
+_InFlight = tuple[Coroutine[Any, Any, None], Any]
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,10 @@ class Connection:
         self._queued_bytes = 0
         self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        #: the writer task is awake or about to be (or not started): frames go to the queue
+        self._busy = True
+        self._in_flight: _InFlight | None = None
+        self._send_error: BaseException | None = None
         self._close_code: int | None = None
         self.closed = False
         self.drop_reason: str | None = None
@@ -55,9 +73,13 @@ class Connection:
     # -- sending ---------------------------------------------------------------------------
 
     def send(self, frame: str) -> bool:
-        """Queue a frame; drop the peer when its queue is over its limits."""
+        """Write a frame now if the socket takes it, else queue it; drop the peer when its
+        queue is over its limits."""
         if self.closed:
             return False
+        if not self._busy:  # the writer is parked: nothing is queued or in flight
+            self._send_now(frame)
+            return True
         if (
             self._queued_bytes + len(frame) > self._limits.max_bytes
             or len(self._queue) >= self._limits.max_frames
@@ -68,6 +90,24 @@ class Connection:
         self._queued_bytes += len(frame)
         self._wakeup.set()
         return True
+
+    def _send_now(self, frame: str) -> None:
+        """Step the ASGI send once; what does not finish there goes to the writer task."""
+        step = self.websocket.send_text(frame)
+        try:
+            yielded = step.send(None)
+        except StopIteration:  # on the transport: no task ran
+            self._tally.sent += 1
+            return
+        except Exception as exc:  # the socket is gone: the writer ends the connection
+            self._send_error = exc
+        else:  # the transport is paused: the writer waits for it, then goes on
+            self._in_flight = (step, yielded)
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        self._busy = True
+        self._wakeup.set()
 
     def deliver(self, room_id: str, seq: int, frame: str) -> None:
         """A stored room frame: sent once, in seq order, whether live or replayed."""
@@ -95,6 +135,7 @@ class Connection:
         self.drop_reason = reason
         self._queue.clear()
         self._queued_bytes = 0
+        self._forget_in_flight()
         log.warning("dropping %s %s: %s", self.identity.kind, self.identity.name, reason)
         metrics.slow_reader_dropped(self.identity.kind)
         if self._writer is not None:
@@ -107,12 +148,40 @@ class Connection:
         self._close_code = code
         self.drop_reason = reason
         self.closed = True
-        self._wakeup.set()
+        self._wake_writer()
+
+    def _forget_in_flight(self) -> None:
+        if self._in_flight is not None:
+            self._in_flight[0].close()
+            self._in_flight = None
+
+    async def _finish_in_flight(self) -> None:
+        """Run the send coroutine `send` started to its end, as its task would have."""
+        assert self._in_flight is not None
+        step, yielded = self._in_flight
+        try:
+            while True:
+                if yielded is None:  # a bare yield: give the loop one turn
+                    await asyncio.sleep(0)
+                else:  # a Future: wait for it; the coroutine reads its outcome itself
+                    yielded._asyncio_future_blocking = False  # taken, as a Task would
+                    await asyncio.wait([yielded])
+                try:
+                    yielded = step.send(None)
+                except StopIteration:
+                    break
+        finally:
+            self._forget_in_flight()
+        self._tally.sent += 1
 
     async def _write_loop(self) -> None:
         ws = self.websocket
         tally = self._tally
         while True:
+            if self._send_error is not None:
+                raise self._send_error
+            if self._in_flight is not None:
+                await self._finish_in_flight()
             while self._queue:
                 frame = self._queue.popleft()
                 self._queued_bytes -= len(frame)
@@ -122,7 +191,9 @@ class Connection:
                 await ws.close(self._close_code, self.drop_reason or "")
                 return
             self._wakeup.clear()
+            self._busy = False  # from here `send` writes itself until it cannot
             await self._wakeup.wait()
+            tally.writer_wakeups += 1
 
     # -- running ---------------------------------------------------------------------------
 
@@ -144,6 +215,7 @@ class Connection:
         for task in (self._writer, reader):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        self._forget_in_flight()
 
     async def _read_loop(self, on_frame: FrameHandler, on_binary: Callable[[], None]) -> None:
         ws = self.websocket
