@@ -37,6 +37,22 @@ def _admin(sql: str) -> None:
         pool.submit(asyncio.run, run()).result()
 
 
+#: modules about the database layer itself: their PostgreSQL variants always run
+_DATABASE_LAYER = ("test_cmdb_", "test_cli_database", "test_agent_db_locks")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m "not long"` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test of the hub run on both databases (`any_db`) runs its PostgreSQL variant only
+    with `./scripts/test --long`; the database layer's own tests run on both every time."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or callspec.params.get("any_db") != "postgres":
+            continue
+        if not item.path.name.startswith(_DATABASE_LAYER):
+            item.add_marker(pytest.mark.long)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_token_in_any_log() -> Iterator[None]:
     """Once every test has run: no hub or agent log any of them wrote holds a token (the
