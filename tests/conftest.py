@@ -51,6 +51,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         if not item.path.name.startswith(_DATABASE_LAYER):
             item.add_marker(pytest.mark.long)
+    # the slow modules first: the workers (a module each, --dist loadscope) then end together
+    # instead of one of them starting a fresh `pip install` when the others are done
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session", autouse=True)
