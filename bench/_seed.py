@@ -21,20 +21,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-
-async def _with_session(url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
-    from cmdb.database import create_engine, session_factory, upgrade
-
-    engine = create_engine(url)
-    try:
-        await upgrade(engine)
-        async with session_factory(engine)() as session:
-            return await work(session)
-    finally:
-        await engine.dispose()
+# bench/ is this script's directory; `seed` imports `cmdb` when it runs, from PYTHONPATH's tree
+from _common import seed as seed_at
 
 
 async def seed(spec: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +45,7 @@ async def seed(spec: dict[str, Any]) -> dict[str, Any]:
         agents = {a: await accounts.add_agent(session, a) for a in spec.get("agents", [])}
         return {"users": users, "agents": agents, "cmdb": str(cmdb.__path__[0])}
 
-    result: dict[str, Any] = await _with_session(spec["url"], work)
+    result: dict[str, Any] = await seed_at(spec["url"], work)
     return result
 
 
@@ -69,7 +59,7 @@ async def statuses(url: str) -> dict[str, int]:
         rows = await session.exec(select(Task.status, func.count()).group_by(Task.status))
         return {str(status): int(count) for status, count in rows}
 
-    result: dict[str, int] = await _with_session(url, work)
+    result: dict[str, int] = await seed_at(url, work)
     return result
 
 
